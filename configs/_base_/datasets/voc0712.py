@@ -1,0 +1,48 @@
+# Pascal VOC 07+12 trainval -> VOC07 test, as the official CenterNet (COCO-format json in the
+# official release; here mmdet's VOCDataset reads the VOC XMLs directly).
+_base_ = './centernet_pipelines.py'
+dataset_type = 'mmdet.VOCDataset'
+data_root = 'data/VOCdevkit/'
+backend_args = None
+_fixed_test = [
+    dict(type='LoadImageFromFile'),
+    dict(type='CenterAffine', input_size=(512, 512)),
+    dict(type='LoadAnnotations', with_bbox=True),
+    dict(type='PackDetInputs', meta_keys={{_base_.meta_keys}}),
+]
+train_dataloader = dict(
+    batch_size=32,
+    num_workers=4,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=True),
+    batch_sampler=dict(type='AspectRatioBatchSampler'),
+    dataset=dict(
+        type='ConcatDataset',
+        ignore_keys=['dataset_type'],
+        datasets=[
+            dict(type=dataset_type, data_root=data_root,
+                 ann_file='VOC2007/ImageSets/Main/trainval.txt',
+                 data_prefix=dict(sub_data_root='VOC2007/'),
+                 filter_cfg=dict(filter_empty_gt=True, min_size=0, bbox_min_size=0),
+                 pipeline={{_base_.train_pipeline}}, backend_args=backend_args),
+            dict(type=dataset_type, data_root=data_root,
+                 ann_file='VOC2012/ImageSets/Main/trainval.txt',
+                 data_prefix=dict(sub_data_root='VOC2012/'),
+                 filter_cfg=dict(filter_empty_gt=True, min_size=0, bbox_min_size=0),
+                 pipeline={{_base_.train_pipeline}}, backend_args=backend_args)
+        ]))
+val_dataloader = dict(
+    batch_size=1,
+    num_workers=2,
+    persistent_workers=True,
+    drop_last=False,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(
+        type=dataset_type, data_root=data_root,
+        ann_file='VOC2007/ImageSets/Main/test.txt',
+        data_prefix=dict(sub_data_root='VOC2007/'),
+        test_mode=True, pipeline=_fixed_test, backend_args=backend_args))
+test_dataloader = val_dataloader
+# VOC07 11-point mAP at IoU 0.5, as the official evaluation.
+val_evaluator = dict(type='mmdet.VOCMetric', metric='mAP', eval_mode='11points')
+test_evaluator = val_evaluator

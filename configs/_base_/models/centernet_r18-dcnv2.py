@@ -1,0 +1,43 @@
+# Official "resdcn_18": ResNet-18 + 3 x (DCNv2 3x3 + 4x4 deconv) up-sampling, head_conv 64.
+num_classes = 80
+model = dict(
+    type='CenterNet',
+    data_preprocessor=dict(
+        type='mmdet.DetDataPreprocessor',
+        # official mean/std (BGR, on 0-1 values) x 255; images stay BGR as officially
+        mean=[104.01362, 114.03422, 119.91659],
+        std=[73.60276, 69.89082, 70.91508],
+        bgr_to_rgb=False,
+        pad_size_divisor=32),
+    backbone=dict(
+        type='mmdet.ResNet',
+        depth=18,
+        num_stages=4,
+        out_indices=(3, ),
+        frozen_stages=-1,
+        norm_cfg=dict(type='BN', requires_grad=True),
+        norm_eval=False,
+        style='pytorch',
+        init_cfg=None),
+    neck=dict(
+        type='CenterNetDeconvNeck',
+        in_channels=512,
+        num_filters=(256, 128, 64),
+        num_kernels=(4, 4, 4),
+        use_conv=True,
+        conv_cfg=dict(type='DCNv2', deform_groups=1),
+        deconv_init='bilinear'),
+    bbox_head=dict(
+        type='CenterNetHead',
+        in_channels=64,
+        feat_channels=64,
+        branches=dict(
+            heatmap=dict(out_channels=num_classes, bias_init=-2.19,
+                         loss=dict(type='CenterNetFocalLoss', loss_weight=1.0)),
+            wh=dict(out_channels=2, loss=dict(type='RegL1Loss', loss_weight=0.1)),
+            offset=dict(out_channels=2, loss=dict(type='RegL1Loss', loss_weight=1.0))),
+        encoder=dict(type='CTDetEncoder', num_classes=num_classes, stride=4, max_objs=128,
+                     radius_mode='official', min_overlap=0.7),
+        decoder=dict(type='CTDetDecoder', topk=100, kernel=3, stride=4)),
+    train_cfg=None,
+    test_cfg=dict(score_thr=0, nms=None))

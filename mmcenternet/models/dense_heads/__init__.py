@@ -1,0 +1,3 @@
+from .centernet_head import CenterNetHead
+
+__all__ = ['CenterNetHead']

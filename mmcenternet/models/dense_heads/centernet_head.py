@@ -1,0 +1,219 @@
+"""The one CenterNet head: a dict of named branches over a stride-4 feature map.
+
+Official CenterNet describes a task as a dict of heads (``{'hm': C, 'wh': 2, 'reg': 2}``);
+this head takes the same dict, with a loss per branch, and an encoder/decoder pair from
+``TASK_UTILS`` that turns gt into per-branch targets and branch maps into detections. Pose
+or 3D add branches and swap the encoder/decoder; the head stays the same.
+"""
+import copy
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import torch
+from mmcv.ops import batched_nms
+from mmdet.models.dense_heads.base_dense_head import BaseDenseHead
+from mmdet.structures import SampleList
+from mmdet.utils import InstanceList, OptInstanceList
+from mmengine.structures import InstanceData
+from torch import Tensor, nn
+
+from mmcenternet.registry import MODELS, TASK_UTILS
+from ..task_modules.decoders import gather_at
+
+DEFAULT_BRANCHES = dict(
+    heatmap=dict(out_channels=80, bias_init=-2.19,
+                 loss=dict(type='CenterNetFocalLoss', loss_weight=1.0)),
+    wh=dict(out_channels=2, loss=dict(type='RegL1Loss', loss_weight=0.1)),
+    offset=dict(out_channels=2, loss=dict(type='RegL1Loss', loss_weight=1.0)))
+
+
+def build_branch(in_channels: int, feat_channels: int, out_channels: int) -> nn.Sequential:
+    """3x3 conv + ReLU + 1x1 conv (official ``head_conv > 0``); a lone 1x1 conv otherwise."""
+    if feat_channels <= 0:
+        return nn.Sequential(nn.Conv2d(in_channels, out_channels, 1))
+    return nn.Sequential(
+        nn.Conv2d(in_channels, feat_channels, 3, padding=1, bias=True), nn.ReLU(inplace=True),
+        nn.Conv2d(feat_channels, out_channels, 1, bias=True))
+
+
+def apply_affine(points: Tensor, matrices: Tensor) -> Tensor:
+    """``points (B, K, 2)`` through ``matrices (B, 3, 3)`` (homogeneous, row vectors)."""
+    return torch.einsum('bij,bkj->bki', matrices[:, :2, :2], points) + matrices[:, None, :2, 2]
+
+
+def flip_maps(outs: Dict[str, Tensor]) -> Dict[str, Tensor]:
+    """Mirrors every branch map left-right (for flip test-time augmentation)."""
+    return {name: value.flip(-1) for name, value in outs.items()}
+
+
+@MODELS.register_module()
+class CenterNetHead(BaseDenseHead):
+    """CenterNet head: one small conv branch per target, one set per feature stack.
+
+    Args:
+        in_channels: Channels of the input (stride-4) feature map.
+        branches: ``{name: dict(out_channels, loss=..., bias_init=None)}``. A branch whose
+            ``bias_init`` is set gets that final bias and default weights (the heatmap,
+            -2.19 officially); the others get N(0, 0.001) weights and zero bias, as the
+            official ``fill_fc_weights``. A branch without ``loss`` gets none.
+        feat_channels: Channels of the 3x3 conv of each branch (official ``head_conv``:
+            64 for ResNet, 256 for DLA / Hourglass); 0 for a lone 1x1 conv.
+        num_stacks: Feature maps (stacks) the head runs on (2 for Hourglass-104; the losses
+            are averaged over stacks and the last stack predicts, as officially).
+        encoder: Target encoder config (``TASK_UTILS``), e.g. ``CTDetEncoder``.
+        decoder: Detection decoder config (``TASK_UTILS``), e.g. ``CTDetDecoder``.
+        test_cfg: ``nms`` (optional dict for mmcv ``batched_nms``, off officially),
+            ``score_thr`` (default 0: keep all top-K as officially).
+    """
+
+    def __init__(self, in_channels: int, branches: Optional[dict] = None,
+                 feat_channels: int = 64, num_stacks: int = 1,
+                 encoder: dict = dict(type='CTDetEncoder', num_classes=80),
+                 decoder: dict = dict(type='CTDetDecoder'), train_cfg: Optional[dict] = None,
+                 test_cfg: Optional[dict] = None, init_cfg: Optional[dict] = None) -> None:
+        super().__init__(init_cfg=init_cfg)
+        self.branch_cfgs = copy.deepcopy(branches if branches is not None else DEFAULT_BRANCHES)
+        if 'heatmap' not in self.branch_cfgs:
+            raise ValueError('CenterNetHead.branches needs a "heatmap" branch, got '
+                             f'{sorted(self.branch_cfgs)}')
+        self.num_classes = self.branch_cfgs['heatmap']['out_channels']
+        self.num_stacks = num_stacks
+        self.branches = nn.ModuleDict({
+            name: nn.ModuleList([
+                build_branch(in_channels, feat_channels, cfg['out_channels'])
+                for _ in range(num_stacks)
+            ])
+            for name, cfg in self.branch_cfgs.items()
+        })
+        self.losses = nn.ModuleDict({
+            name: MODELS.build(cfg['loss'])
+            for name, cfg in self.branch_cfgs.items() if cfg.get('loss')
+        })
+        self.encoder = TASK_UTILS.build(encoder)
+        self.decoder = TASK_UTILS.build(decoder)
+        self.train_cfg = train_cfg
+        self.test_cfg = test_cfg or {}
+
+    def init_weights(self) -> None:
+        """Official initialisation of the branches (see the class docstring)."""
+        super().init_weights()
+        for name, stacks in self.branches.items():
+            bias_init = self.branch_cfgs[name].get('bias_init')
+            for branch in stacks:
+                if bias_init is not None:
+                    nn.init.constant_(branch[-1].bias, bias_init)
+                    continue
+                for m in branch.modules():
+                    if isinstance(m, nn.Conv2d):
+                        nn.init.normal_(m.weight, std=0.001)
+                        nn.init.constant_(m.bias, 0)
+
+    def forward(self, feats: Tuple[Tensor, ...]) -> List[Dict[str, Tensor]]:
+        """Runs every branch on the last ``num_stacks`` feature maps.
+
+        Returns:
+            One dict ``{branch name: raw map (B, C_b, H, W)}`` per stack.
+        """
+        feats = feats[-self.num_stacks:]
+        return [{name: stacks[i](feat) for name, stacks in self.branches.items()}
+                for i, feat in enumerate(feats)]
+
+    # ------------------------------------------------------------------ training
+    def loss(self, x: Tuple[Tensor, ...], batch_data_samples: SampleList) -> dict:
+        """Forward + loss from the data samples' ``gt_instances``."""
+        gts = [s.gt_instances for s in batch_data_samples]
+        metas = [s.metainfo for s in batch_data_samples]
+        return self.loss_by_feat(self(x), gts, metas)
+
+    def loss_by_feat(self, stack_outs: Sequence[Dict[str, Tensor]],
+                     batch_gt_instances: InstanceList, batch_img_metas: List[dict],
+                     batch_gt_instances_ignore: OptInstanceList = None) -> Dict[str, Tensor]:
+        """Encodes the gt once and sums each branch's loss over the stacks / num_stacks."""
+        feat_shape = stack_outs[0]['heatmap'].shape[-2:]
+        targets = self.encoder.encode(batch_gt_instances, tuple(feat_shape))
+        losses = {}
+        for outs in stack_outs:
+            for name, loss_fn in self.losses.items():
+                value = self.branch_loss(name, loss_fn, outs[name], targets)
+                key = f'loss_{name}'
+                losses[key] = losses.get(key, 0) + value / len(stack_outs)
+        return losses
+
+    @staticmethod
+    def branch_loss(name: str, loss_fn: nn.Module, pred: Tensor,
+                    targets: Dict[str, Tensor]) -> Tensor:
+        """Dense targets (4-D) are compared map to map; sparse ones (3-D) at the gt slots."""
+        if name not in targets:
+            raise KeyError(f'the encoder gives no target for branch "{name}" '
+                           f'(it gives {sorted(targets)})')
+        target = targets[name]
+        if target.dim() == 4:
+            return loss_fn(pred, target)
+        mask = targets.get(f'{name}_mask', targets['mask'])
+        return loss_fn(gather_at(pred, targets['indices']), target, mask)
+
+    # ------------------------------------------------------------------ testing
+    def predict(self, x: Tuple[Tensor, ...], batch_data_samples: SampleList,
+                rescale: bool = False) -> InstanceList:
+        """Forward + decode; returns one ``InstanceData`` per image."""
+        metas = [s.metainfo for s in batch_data_samples]
+        return self.predict_by_feat(self(x), batch_img_metas=metas, rescale=rescale)
+
+    def predict_by_feat(self, stack_outs: Sequence[Dict[str, Tensor]],
+                        batch_img_metas: Optional[List[dict]] = None,
+                        rescale: bool = False) -> InstanceList:
+        """Decodes the last stack's maps into detections."""
+        return self.decode_maps(self.activate(stack_outs[-1]), batch_img_metas, rescale)
+
+    @staticmethod
+    def activate(outs: Dict[str, Tensor]) -> Dict[str, Tensor]:
+        """Sigmoid on the heatmap; other branches as they are."""
+        outs = dict(outs)
+        outs['heatmap'] = outs['heatmap'].sigmoid()
+        return outs
+
+    def decode_maps(self, maps: Dict[str, Tensor], batch_img_metas: List[dict],
+                    rescale: bool) -> InstanceList:
+        """Activated branch maps -> per-image ``InstanceData`` (bboxes, scores, labels)."""
+        dets = self.decoder.decode(maps['heatmap'], maps['wh'], maps.get('offset'))
+        bboxes = dets['bboxes']
+        if rescale:
+            bboxes = self.to_original(bboxes, batch_img_metas)
+        results = []
+        for i in range(bboxes.shape[0]):
+            res = InstanceData(bboxes=bboxes[i], scores=dets['scores'][i],
+                               labels=dets['labels'][i])
+            results.append(self.postprocess(res))
+        return results
+
+    @staticmethod
+    def to_original(bboxes: Tensor, batch_img_metas: List[dict]) -> Tensor:
+        """Input-pixel boxes -> original-image pixels.
+
+        Uses the inverse of ``affine_matrix`` (set by ``CenterAffine``) when present, else
+        mmdet's ``scale_factor`` (for pipelines built from mmdet's ``Resize``).
+        """
+        if all('affine_matrix' in m for m in batch_img_metas):
+            mats = torch.stack([
+                torch.as_tensor(m['affine_matrix'], dtype=torch.float64)
+                for m in batch_img_metas
+            ]).to(bboxes.device)
+            inv = torch.linalg.inv(mats).to(bboxes.dtype)
+            corners = bboxes.reshape(bboxes.shape[0], -1, 2)
+            return apply_affine(corners, inv).reshape(bboxes.shape)
+        scale = torch.stack([
+            bboxes.new_tensor(m.get('scale_factor', (1., 1.))).repeat(2)
+            for m in batch_img_metas
+        ])
+        return bboxes / scale[:, None, :]
+
+    def postprocess(self, results: InstanceData) -> InstanceData:
+        """Optional score threshold and NMS (both off in the official recipe)."""
+        score_thr = self.test_cfg.get('score_thr', 0)
+        if score_thr > 0:
+            results = results[results.scores > score_thr]
+        nms_cfg = self.test_cfg.get('nms')
+        if nms_cfg and len(results) > 0:
+            dets, keep = batched_nms(results.bboxes, results.scores, results.labels, nms_cfg)
+            results = results[keep]
+            results.scores = dets[:, -1]
+        return results

@@ -1,0 +1,3 @@
+from .ctdet_encoder import CTDetEncoder
+
+__all__ = ['CTDetEncoder']

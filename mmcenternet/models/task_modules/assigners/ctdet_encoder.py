@@ -1,0 +1,109 @@
+"""Training targets of CenterNet 2D detection (the official ``ctdet`` sample generator)."""
+from typing import Dict, Sequence, Tuple
+
+import torch
+from mmengine.structures import InstanceData
+from torch import Tensor
+
+from mmcenternet.registry import TASK_UTILS
+from ..gaussian import RADIUS_MODES, draw_gaussians, flatten_gt, gaussian_radius
+
+
+def _boxes_tensor(bboxes) -> Tensor:
+    """Accepts a plain ``(N, 4)`` tensor or mmdet's ``HorizontalBoxes``."""
+    return bboxes.tensor if hasattr(bboxes, 'tensor') else bboxes
+
+
+@TASK_UTILS.register_module()
+class CTDetEncoder:
+    """Encodes gt boxes into heatmap / size / offset targets at the output stride.
+
+    Matches the official ``CTDetDataset.__getitem__`` target code value for value, but for
+    a whole batch at once in torch (no loop over objects): boxes (in network-input pixels)
+    are divided by ``stride`` and clipped to ``[0, size - 1]``; objects whose clipped box has
+    no area get no target; the radius is ``max(0, int(gaussian_radius(ceil(h), ceil(w))))``;
+    the peak sits at the truncated float center; ``wh`` is the clipped box size in output
+    pixels and ``offset`` the center's fractional part. Only the first ``max_objs`` objects
+    of an image are used, as officially.
+
+    Args:
+        num_classes: Number of heatmap channels.
+        stride: Output stride of the network (4 for all official models).
+        max_objs: Target slots per image (official 128).
+        radius_mode: ``'official'`` or ``'corrected'`` (see :func:`gaussian_radius`).
+        min_overlap: IoU used by the radius rule (official 0.7).
+    """
+
+    def __init__(self, num_classes: int, stride: int = 4, max_objs: int = 128,
+                 radius_mode: str = 'official', min_overlap: float = 0.7) -> None:
+        if radius_mode not in RADIUS_MODES:
+            raise ValueError(f'CTDetEncoder.radius_mode must be one of {RADIUS_MODES}, '
+                             f'got {radius_mode!r}')
+        self.num_classes = num_classes
+        self.stride = stride
+        self.max_objs = max_objs
+        self.radius_mode = radius_mode
+        self.min_overlap = min_overlap
+
+    def encode(self, batch_gt_instances: Sequence[InstanceData],
+               feat_shape: Tuple[int, int]) -> Dict[str, Tensor]:
+        """Encodes the gt of a batch.
+
+        Args:
+            batch_gt_instances: Per image, ``bboxes`` (xyxy, input pixels) and ``labels``.
+            feat_shape: ``(H, W)`` of the output maps.
+
+        Returns:
+            ``heatmap (B, C, H, W)``, ``wh (B, M, 2)``, ``offset (B, M, 2)``,
+            ``indices (B, M)`` (flat ``y * W + x``), ``mask (B, M)`` (float).
+        """
+        return self.encode_tensors([_boxes_tensor(g.bboxes) for g in batch_gt_instances],
+                                   [g.labels for g in batch_gt_instances], feat_shape)
+
+    def encode_tensors(self, batch_bboxes: Sequence[Tensor], batch_labels: Sequence[Tensor],
+                       feat_shape: Tuple[int, int]) -> Dict[str, Tensor]:
+        """Same as :meth:`encode`, from per-image box and label tensors."""
+        height, width = feat_shape
+        num_imgs = len(batch_bboxes)
+        bboxes, labels, img_idx, slot = flatten_gt(batch_bboxes, batch_labels, self.max_objs)
+        device = bboxes.device
+        boxes = self.output_boxes(bboxes, height, width)
+        w = boxes[:, 2] - boxes[:, 0]
+        h = boxes[:, 3] - boxes[:, 1]
+        keep = (h > 0) & (w > 0)
+        boxes, w, h, labels, img_idx, slot = (t[keep] for t in (boxes, w, h, labels, img_idx,
+                                                                 slot))
+        radius = gaussian_radius(torch.ceil(h), torch.ceil(w), self.min_overlap,
+                                 self.radius_mode)
+        radius = torch.trunc(radius).clamp(min=0).long()
+        center = torch.stack([(boxes[:, 0] + boxes[:, 2]) / 2,
+                              (boxes[:, 1] + boxes[:, 3]) / 2], dim=1)
+        center_int = center.long()
+
+        heatmap = torch.zeros((num_imgs * self.num_classes, height, width),
+                              dtype=torch.float32, device=device)
+        draw_gaussians(heatmap, img_idx * self.num_classes + labels, center_int, radius)
+
+        targets = self.empty_sparse_targets(num_imgs, device)
+        targets['heatmap'] = heatmap.view(num_imgs, self.num_classes, height, width)
+        targets['wh'][img_idx, slot] = torch.stack([w, h], dim=1)
+        targets['offset'][img_idx, slot] = center - center_int
+        targets['indices'][img_idx, slot] = center_int[:, 1] * width + center_int[:, 0]
+        targets['mask'][img_idx, slot] = 1
+        return targets
+
+    def output_boxes(self, bboxes: Tensor, height: int, width: int) -> Tensor:
+        """Input-pixel boxes -> output-map boxes, clipped to the map as officially."""
+        boxes = bboxes.to(torch.float32) / self.stride
+        boxes[:, 0::2] = boxes[:, 0::2].clamp(0, width - 1)
+        boxes[:, 1::2] = boxes[:, 1::2].clamp(0, height - 1)
+        return boxes
+
+    def empty_sparse_targets(self, num_imgs: int, device: torch.device) -> Dict[str, Tensor]:
+        """Zero-filled ``(B, max_objs, ...)`` targets for the sparse branches."""
+        m = self.max_objs
+        return dict(
+            wh=torch.zeros((num_imgs, m, 2), device=device),
+            offset=torch.zeros((num_imgs, m, 2), device=device),
+            indices=torch.zeros((num_imgs, m), dtype=torch.long, device=device),
+            mask=torch.zeros((num_imgs, m), device=device))
