@@ -8,6 +8,7 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 from mmcenternet.utils import register_all_modules
+from mmcenternet.utils.cli import ConfigError, load_config
 from mmcenternet.utils.eval_options import apply_eval_option
 from mmcenternet.utils.launch import cpu_ddp_wrapper_cfg, init_cpu_distributed
 
@@ -42,7 +43,7 @@ def enable_visualization(cfg, args) -> None:
     """Turns on mmdet's visualization hook for --show / --show-dir."""
     hook = cfg.default_hooks.get('visualization')
     if hook is None:
-        raise ValueError('--show/--show-dir need default_hooks.visualization in the config')
+        raise ConfigError('--show/--show-dir need default_hooks.visualization in the config')
     hook['draw'] = True
     if args.show:
         hook['show'] = True
@@ -54,14 +55,14 @@ def enable_visualization(cfg, args) -> None:
 def enable_tta(cfg, config_path: str) -> None:
     """Wraps the model in ``cfg.tta_model`` and uses ``cfg.tta_pipeline``."""
     if 'tta_model' not in cfg or 'tta_pipeline' not in cfg:
-        raise ValueError(f'--tta needs tta_model and tta_pipeline in {config_path}')
+        raise ConfigError(f'--tta needs tta_model and tta_pipeline in {config_path}')
     cfg.test_dataloader.dataset.pipeline = cfg.tta_pipeline
     cfg.tta_model.module = cfg.model
     cfg.model = cfg.tta_model
 
 
 def build_cfg(args) -> Config:
-    cfg = Config.fromfile(args.config)
+    cfg = load_config(args.config)
     cfg.launcher = args.launcher
     if args.cfg_options is not None:
         from mmcenternet.utils.cli import validate_cfg_options
@@ -80,7 +81,7 @@ def build_cfg(args) -> Config:
         enable_tta(cfg, args.config)
     if args.out is not None:
         if not args.out.endswith(('.pkl', '.pickle')):
-            raise ValueError(f'--out must be a .pkl/.pickle file, got {args.out}')
+            raise ConfigError(f'--out must be a .pkl/.pickle file, got {args.out}')
         cfg.test_evaluator = [cfg.test_evaluator] if isinstance(
             cfg.test_evaluator, (dict, ConfigDict)) else list(cfg.test_evaluator)
         cfg.test_evaluator.append(dict(type='DumpDetResults', out_file_path=args.out))

@@ -8,6 +8,7 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 from mmcenternet.utils import register_all_modules
+from mmcenternet.utils.cli import ConfigError, load_config
 from mmcenternet.utils.launch import cpu_ddp_wrapper_cfg, init_cpu_distributed
 
 
@@ -34,7 +35,7 @@ def parse_args(argv=None):
 
 def build_cfg(args) -> Config:
     """Loads the config and applies the command-line options."""
-    cfg = Config.fromfile(args.config)
+    cfg = load_config(args.config)
     cfg.launcher = args.launcher
     if args.cfg_options is not None:
         from mmcenternet.utils.cli import validate_cfg_options
@@ -49,7 +50,7 @@ def build_cfg(args) -> Config:
         cfg.optim_wrapper.loss_scale = 'dynamic'
     if args.auto_scale_lr:
         if 'auto_scale_lr' not in cfg or 'base_batch_size' not in cfg.auto_scale_lr:
-            raise ValueError('--auto-scale-lr needs `auto_scale_lr = dict(base_batch_size=N)` '
+            raise ConfigError('--auto-scale-lr needs `auto_scale_lr = dict(base_batch_size=N)` '
                              f'in {args.config}')
         cfg.auto_scale_lr.enable = True
     if args.resume == 'auto':

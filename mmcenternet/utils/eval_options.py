@@ -1,6 +1,8 @@
 """``tools/test.py --eval``: metric names per evaluator type."""
 from typing import Dict, List, Sequence
 
+from .cli import ConfigError
+
 # evaluator type -> {name accepted on the command line: name the metric takes}
 EVAL_METRICS: Dict[str, Dict[str, str]] = {
     'CocoMetric': {'bbox': 'bbox', 'proposal': 'proposal', 'proposal_fast': 'proposal_fast'},
@@ -25,11 +27,11 @@ def apply_eval_option(cfg, metrics: Sequence[str], config_path: str) -> None:
     """Sets ``cfg.test_evaluator`` to compute ``metrics``; unknown names are an error."""
     evaluator = cfg.get('test_evaluator')
     if evaluator is None:
-        raise ValueError(f'{config_path} has no test_evaluator, so --eval cannot be used')
+        raise ConfigError(f'{config_path} has no test_evaluator, so --eval cannot be used')
     valid = supported_metrics(evaluator)
     unknown = [m for m in metrics if m not in valid]
     if unknown:
-        raise ValueError(f'--eval {" ".join(unknown)}: not a metric of this config\'s '
+        raise ConfigError(f'--eval {" ".join(unknown)}: not a metric of this config\'s '
                          f'dataset ({config_path}); valid names: {", ".join(valid) or "none"}')
     mapping = EVAL_METRICS[_strip_scope(evaluator['type'])]
     names = list(dict.fromkeys(mapping[m] for m in metrics))
