@@ -8,7 +8,7 @@ _base_ = [
 train_dataloader = dict(batch_size=3)
 # Hourglass inputs are padded to a multiple of 128 at test time (official opt.pad = 127).
 test_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadImageFromFileSafe'),
     dict(type='CenterAffine', keep_res=True, pad_divisor=128),
     dict(type='LoadAnnotations', with_bbox=True),
     dict(type='PackDetInputs', meta_keys={{_base_.meta_keys}}),

@@ -9,7 +9,7 @@ backend_args = None
 meta_keys = {{_base_.meta_keys}}
 
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadImageFromFileSafe'),
     dict(type='LoadAnnotations', with_bbox=True),
     dict(type='CenterAffine', input_size=input_size, random_scales={{_base_.random_scales}},
          border=128, flip_prob=0.5),
@@ -17,13 +17,13 @@ train_pipeline = [
     dict(type='PackDetInputs', meta_keys=meta_keys),
 ]
 test_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadImageFromFileSafe'),
     dict(type='CenterAffine', keep_res=True, pad_divisor=32),
     dict(type='LoadAnnotations', with_bbox=True),
     dict(type='PackDetInputs', meta_keys=meta_keys),
 ]
 tta_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadImageFromFileSafe'),
     dict(type='TestTimeAug',
          transforms=[[dict(type='CenterAffine', keep_res=True, pad_divisor=32, scale_ratio=s)
                       for s in (0.75, 1.0, 1.25)],

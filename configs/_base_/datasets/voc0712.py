@@ -5,7 +5,7 @@ dataset_type = 'mmdet.VOCDataset'
 data_root = 'data/VOCdevkit/'
 backend_args = None
 _fixed_test = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadImageFromFileSafe'),
     dict(type='CenterAffine', input_size=(512, 512)),
     dict(type='LoadAnnotations', with_bbox=True),
     dict(type='PackDetInputs', meta_keys={{_base_.meta_keys}}),

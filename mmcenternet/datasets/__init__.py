@@ -1,0 +1,2 @@
+from .transforms import *  # noqa: F401,F403
+from .coco import CenterNetCocoDataset, DatasetError  # noqa: F401

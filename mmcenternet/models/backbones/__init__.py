@@ -1,0 +1,3 @@
+from .dla import DLA
+
+__all__ = ['DLA']

@@ -1,0 +1,36 @@
+import os
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from mmcenternet.utils.checkpoint import enable_safe_checkpoint_loading
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+TINY_RUNNER = os.path.join(HERE, 'tiny_runner.py')
+
+
+@pytest.fixture(scope='session', autouse=True)
+def _safe_loading():
+    enable_safe_checkpoint_loading()
+
+
+def run_tiny(work_dir, *args, timeout=120):
+    """Run tiny_runner.py in a subprocess; return the CompletedProcess."""
+    env = dict(os.environ, PYTHONPATH=ROOT, OMP_NUM_THREADS='1')
+    return subprocess.run(
+        [sys.executable, TINY_RUNNER, str(work_dir), *map(str, args)],
+        capture_output=True, text=True, timeout=timeout, env=env, cwd=ROOT)
+
+
+def weights_of(path):
+    """The state dict of a checkpoint file (loaded weights-only)."""
+    return torch.load(path, map_location='cpu', weights_only=True)['state_dict']
+
+
+def assert_same_tensors(a, b):
+    assert a.keys() == b.keys()
+    for key in a:
+        assert torch.equal(a[key], b[key]), key

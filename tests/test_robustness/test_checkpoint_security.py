@@ -1,0 +1,118 @@
+"""A checkpoint cannot run code: every load path is weights-only."""
+import os
+
+import numpy as np
+import pytest
+import torch
+from mmengine.logging.history_buffer import HistoryBuffer
+from mmengine.runner.checkpoint import CheckpointLoader, _load_checkpoint
+
+from mmcenternet.utils.checkpoint import (CheckpointError,
+                                          allow_mmengine_checkpoint_globals,
+                                          install_safe_checkpoint_loaders,
+                                          load_checkpoint_strict,
+                                          safe_torch_load)
+
+from .tiny_runner import TinyModel, build_runner
+
+
+class Payload:
+    """Pickles as a call of os.system (the classic malicious checkpoint)."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.system, (f'echo pwned > {self.marker}', ))
+
+
+class AttributeWalk:
+    """Pickles as getattr(np.ndarray, 'tofile'): abuses an allowed getattr."""
+
+    def __reduce__(self):
+        return (getattr, (np.ndarray, 'tofile'))
+
+
+@pytest.fixture
+def evil_ckpt(tmp_path):
+    marker = tmp_path / 'pwned.txt'
+    path = tmp_path / 'evil.pth'
+    state = TinyModel().state_dict()
+    torch.save({'meta': {'epoch': 1, 'iter': 4}, 'state_dict': state,
+                'message_hub': {}, 'payload': Payload(marker)}, path)
+    return path, marker
+
+
+def test_strict_loader_refuses_code(evil_ckpt):
+    path, marker = evil_ckpt
+    with pytest.raises(CheckpointError) as info:
+        load_checkpoint_strict(TinyModel(), str(path))
+    message = str(info.value)
+    assert str(path) in message
+    assert "refused to unpickle 'posix.system' for safety" in message
+    assert not marker.exists()
+
+
+def test_runner_resume_refuses_code(evil_ckpt, tmp_path):
+    path, marker = evil_ckpt
+    runner = build_runner(str(tmp_path / 'wd'), resume=True,
+                          load_from=str(path))
+    with pytest.raises(CheckpointError, match='for safety') as info:
+        runner.train()
+    assert str(path) in str(info.value)
+    assert not marker.exists()
+
+
+def test_refused_even_if_env_disables_weights_only(evil_ckpt, monkeypatch):
+    """TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD only flips torch.load's *default*."""
+    path, marker = evil_ckpt
+    monkeypatch.setenv('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', '1')
+    with pytest.raises(CheckpointError, match='for safety'):
+        _load_checkpoint(str(path), map_location='cpu')
+    assert not marker.exists()
+
+
+def test_remote_loaders_are_forced_weights_only(evil_ckpt):
+    """mmengine's http loader passes weights_only=False; the wrapper wins."""
+    path, marker = evil_ckpt
+
+    def load_from_fake(filename, map_location=None):
+        return torch.load(filename[len('fake://'):], map_location=map_location,
+                          weights_only=False)
+
+    CheckpointLoader.register_scheme('fake://', load_from_fake, force=True)
+    try:
+        install_safe_checkpoint_loaders()
+        with pytest.raises(CheckpointError, match='for safety') as info:
+            _load_checkpoint(f'fake://{path}', map_location='cpu')
+        assert 'evil.pth' in str(info.value)
+        assert not marker.exists()
+    finally:
+        CheckpointLoader._schemes.pop('fake://', None)
+    assert os.environ.get('TORCH_FORCE_WEIGHTS_ONLY_LOAD') is None
+
+
+def test_getattr_allow_list_is_narrow(tmp_path):
+    torch.save({'w': torch.zeros(1), 'x': AttributeWalk()}, tmp_path / 'g.pth')
+    with pytest.raises(CheckpointError, match='for safety') as info:
+        safe_torch_load(str(tmp_path / 'g.pth'))
+    assert 'tofile' in str(info.value)
+
+
+def test_real_runner_checkpoint_loads_weights_only(tmp_path):
+    runner = build_runner(str(tmp_path), max_epochs=1)
+    runner.train()
+    path = str(tmp_path / 'epoch_1.pth')
+    allow_mmengine_checkpoint_globals()
+    allow_mmengine_checkpoint_globals()  # idempotent
+    checkpoint = torch.load(path, map_location='cpu', weights_only=True)
+    buffer = checkpoint['message_hub']['log_scalars']['train/loss']
+    assert isinstance(buffer, HistoryBuffer)
+    assert np.isfinite(buffer.mean())
+    meta = checkpoint['meta']['dataset_meta']
+    assert meta['weights'].dtype == np.float64
+    assert meta['scale'] == np.float32(1.5) and meta['count'] == 7
+    # and the Runner itself resumes from it
+    resumed = build_runner(str(tmp_path), max_epochs=2, resume=True)
+    resumed.train()
+    assert resumed.epoch == 2

@@ -1,0 +1,191 @@
+"""Broken annotation files and images give errors naming the file and the entry."""
+import copy
+import json
+import warnings
+
+import cv2
+import numpy as np
+import pytest
+from mmengine.registry import DefaultScope
+
+from mmcenternet.datasets import CenterNetCocoDataset, DatasetError
+from mmcenternet.datasets.coco import DatasetWarning
+from mmcenternet.datasets.transforms import LoadImageFromFileSafe
+from mmcenternet.registry import DATASETS, TRANSFORMS
+
+CLASSES = ('circle', 'square')
+
+GOOD = {
+    'images': [
+        {'id': 1, 'file_name': 'a.png', 'width': 40, 'height': 30},
+        {'id': 2, 'file_name': 'b.png', 'width': 40, 'height': 30},
+    ],
+    'annotations': [
+        {'id': 10, 'image_id': 1, 'category_id': 7, 'bbox': [2, 3, 10, 8],
+         'area': 80, 'iscrowd': 0},
+        {'id': 11, 'image_id': 1, 'category_id': 9, 'bbox': [20, 5, 6, 6],
+         'area': 36, 'iscrowd': 0},
+    ],
+    'categories': [{'id': 7, 'name': 'circle'}, {'id': 9, 'name': 'square'}],
+}
+
+
+def _write(tmp_path, data, name='ann.json'):
+    path = tmp_path / name
+    path.write_text(data if isinstance(data, str) else json.dumps(data))
+    return path
+
+
+def _dataset(path, test_mode=False, filter_empty_gt=True, pipeline=()):
+    with DefaultScope.overwrite_default_scope('mmcenternet'):
+        return _build(path, test_mode, filter_empty_gt, pipeline)
+
+
+def _build(path, test_mode, filter_empty_gt, pipeline):
+    return CenterNetCocoDataset(
+        ann_file=str(path), data_prefix=dict(img=str(path.parent) + '/'),
+        metainfo=dict(classes=CLASSES), test_mode=test_mode,
+        filter_cfg=dict(filter_empty_gt=filter_empty_gt),
+        pipeline=list(pipeline))
+
+
+def _error(tmp_path, data, error=DatasetError, **kwargs):
+    path = _write(tmp_path, data)
+    with pytest.raises(error) as info:
+        _dataset(path, **kwargs)
+    message = str(info.value)
+    assert str(path) in message
+    return message
+
+
+def test_registered_and_loads_like_mmdet(tmp_path):
+    assert DATASETS.get('CenterNetCocoDataset') is CenterNetCocoDataset
+    with warnings.catch_warnings():
+        warnings.simplefilter('error', DatasetWarning)
+        train = _dataset(_write(tmp_path, GOOD))
+        val = _dataset(_write(tmp_path, GOOD), test_mode=True)
+    assert len(train) == 1 and len(val) == 2  # b.png has no annotation
+    info = train.get_data_info(0)
+    boxes = [i['bbox'] for i in info['instances']]
+    assert boxes == [[2, 3, 12, 11], [20, 5, 26, 11]]
+    assert [i['bbox_label'] for i in info['instances']] == [0, 1]
+    assert info['img_path'].endswith('a.png') and info['img_id'] == 1
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(FileNotFoundError, match='does not exist') as info:
+        _dataset(tmp_path / 'nope.json')
+    assert 'nope.json' in str(info.value)
+
+
+def test_invalid_json_names_position(tmp_path):
+    text = json.dumps(GOOD, indent=1).replace('"width": 40', '"width": 40,,', 1)
+    message = _error(tmp_path, text)
+    assert 'not valid JSON' in message and 'line 6 column 16 (char 71)' in message
+
+
+def _pop(part, index, key):
+    return lambda d: (d[part][index] if index is not None else d).pop(key)
+
+
+def _set(part, index, **values):
+    return lambda d: d[part][index].update(values)
+
+
+@pytest.mark.parametrize('mutate, expected', [
+    (_pop('categories', None, 'categories'),
+     "missing required top-level key 'categories'"),
+    (_pop('images', 1, 'height'), "image #1 (id 2) has no required key 'height'"),
+    (_pop('images', 0, 'file_name'),
+     "image #0 (id 1) has no required key 'file_name'"),
+    (_pop('annotations', 1, 'bbox'),
+     "annotation #1 (id 11) has no required key 'bbox'"),
+    (_pop('annotations', 0, 'image_id'),
+     "annotation #0 (id 10) has no required key 'image_id'"),
+    (_pop('annotations', 0, 'category_id'),
+     "annotation #0 (id 10) has no required key 'category_id'"),
+    (_set('annotations', 1, category_id=3),
+     'annotation #1 (id 11) has category_id 3, which is not in "categories"'),
+    (_set('annotations', 0, image_id=99),
+     'annotation #0 (id 10) has image_id 99, which is not in "images"'),
+    (_set('annotations', 0, bbox=[1, 2, 'x', 4]),
+     'annotation #0 (id 10) has an invalid bbox'),
+    (_set('annotations', 1, id=10), 'annotation id 10 is used twice'),
+    (_set('images', 0, width=0), "image #0 (id 1) has invalid 'width' 0"),
+    (_set('categories', 1, name='cube'),
+     "classes ['square'] of the dataset metainfo are not category names"),
+])
+def test_malformed_entries(tmp_path, mutate, expected):
+    data = copy.deepcopy(GOOD)
+    mutate(data)
+    assert expected in _error(tmp_path, data)
+
+
+def test_bad_boxes_dropped_or_clipped_with_one_warning(tmp_path):
+    data = copy.deepcopy(GOOD)
+    data['annotations'] += [
+        {'id': 12, 'image_id': 1, 'category_id': 7, 'bbox': [5, 5, 0, 4]},
+        {'id': 13, 'image_id': 1, 'category_id': 7, 'bbox': [5, 5, 3, -1]},
+        {'id': 14, 'image_id': 1, 'category_id': 7, 'bbox': [50, 5, 3, 3]},
+        {'id': 15, 'image_id': 2, 'category_id': 9, 'bbox': [-4, 25, 10, 10]},
+    ]
+    path = _write(tmp_path, data)
+    with pytest.warns(DatasetWarning) as record:
+        dataset = _dataset(path)
+    assert len(record) == 1
+    message = str(record[0].message)
+    assert str(path) in message
+    assert 'dropped 3 boxes (1 fully outside the image, 2 with zero or negative size)' in message
+    assert 'clipped 1 boxes partly outside their image' in message
+    assert len(dataset) == 2
+    assert dataset.get_data_info(1)['instances'][0]['bbox'] == [0.0, 25.0, 6.0, 30.0]
+
+
+def test_empty_after_filtering(tmp_path):
+    data = copy.deepcopy(GOOD)
+    data['annotations'] = []
+    message = _error(tmp_path, data)
+    assert 'no images left after filtering' in message
+    assert '2 without a usable box' in message
+    assert len(_dataset(_write(tmp_path, data), test_mode=True)) == 2
+    data['images'] = []
+    assert 'has no images' in _error(tmp_path, data, test_mode=True)
+
+
+# ---------------------------------------------------------------- images
+def _image_dataset(tmp_path, skip_bad):
+    cv2.imwrite(str(tmp_path / 'a.png'), np.full((30, 40, 3), 128, np.uint8))
+    (tmp_path / 'b.png').write_bytes(b'\x89PNG\r\n\x1a\n garbage')  # corrupt
+    data = copy.deepcopy(GOOD)
+    data['annotations'].append(
+        {'id': 12, 'image_id': 2, 'category_id': 7, 'bbox': [1, 1, 5, 5]})
+    return _dataset(_write(tmp_path, data),
+                    pipeline=[dict(type='LoadImageFromFileSafe',
+                                   skip_bad=skip_bad)])
+
+
+def test_load_image_errors_name_the_full_path(tmp_path):
+    assert TRANSFORMS.get('LoadImageFromFileSafe') is LoadImageFromFileSafe
+    load = LoadImageFromFileSafe()
+    with pytest.raises(FileNotFoundError) as info:
+        load(dict(img_path=str(tmp_path / 'missing.png')))
+    assert str(tmp_path / 'missing.png') in str(info.value)
+    (tmp_path / 'bad.jpg').write_bytes(b'not an image')
+    with pytest.raises(ValueError, match='cannot decode image file') as info:
+        load(dict(img_path=str(tmp_path / 'bad.jpg')))
+    assert str(tmp_path / 'bad.jpg') in str(info.value)
+    (tmp_path / 'empty.png').write_bytes(b'')
+    with pytest.raises(ValueError, match='is empty'):
+        load(dict(img_path=str(tmp_path / 'empty.png')))
+
+
+def test_skip_bad_image_draws_another_sample(tmp_path):
+    strict = _image_dataset(tmp_path, skip_bad=False)
+    bad = [i for i in range(len(strict))
+           if strict.get_data_info(i)['img_path'].endswith('b.png')][0]
+    with pytest.raises(ValueError, match='b.png'):
+        strict[bad]
+    lenient = _image_dataset(tmp_path, skip_bad=True)
+    with pytest.warns(UserWarning, match=r'skipped a sample: .*b\.png'):
+        sample = lenient[bad]
+    assert sample['img_path'].endswith('a.png')

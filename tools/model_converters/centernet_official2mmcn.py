@@ -1,0 +1,74 @@
+"""Convert an official CenterNet checkpoint (xingyizhou/CenterNet) to mmcenternet.
+
+Usage::
+
+    python tools/model_converters/centernet_official2mmcn.py \
+        ctdet_coco_dla_2x.pth ctdet_coco_dla_2x_mmcn.pth [--arch dla_34]
+
+The arch (``res_18``, ``resdcn_18``, ``resdcn_101``, ``dla_34``, ``hourglass``, ...) is
+detected from the keys when not given. The source is read with ``weights_only=True`` (a
+checkpoint cannot run code) and the result holds plain tensors only, so it loads with
+``torch.load(weights_only=True)`` / ``load_from=...``. The key mapping lives in
+``mmcenternet.models.utils.official_ckpt``.
+"""
+import argparse
+import sys
+from typing import Dict, List, Optional
+
+import torch
+
+from mmcenternet.models.utils.official_ckpt import (ConversionError, DEFAULT_HEAD_MAP,
+                                                    convert_official_state_dict,
+                                                    detect_arch, strip_module_prefix)
+
+
+def parse_head_map(items: Optional[List[str]]) -> Dict[str, str]:
+    """``['hps=kpt_offset', ...]`` -> the default head map extended by those entries."""
+    head_map = dict(DEFAULT_HEAD_MAP)
+    for item in items or []:
+        official, sep, ours = item.partition('=')
+        if not sep or not official or not ours:
+            raise SystemExit(f'--head-map entries are OFFICIAL=OURS, got {item!r}')
+        head_map[official] = ours
+    return head_map
+
+
+def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description='Convert an official CenterNet checkpoint to mmcenternet')
+    parser.add_argument('src', help='official checkpoint (.pth)')
+    parser.add_argument('dst', help='output checkpoint (.pth)')
+    parser.add_argument('--arch', default=None,
+                        help='official --arch: res_18, resdcn_18, resdcn_101, dla_34, '
+                        'hourglass, ... (detected from the keys when omitted)')
+    parser.add_argument('--head-map', nargs='*', metavar='OFFICIAL=OURS',
+                        help='extra head name mappings (default hm=heatmap wh=wh reg=offset)')
+    return parser.parse_args(argv)
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    args = parse_args(argv)
+    checkpoint = torch.load(args.src, map_location='cpu', weights_only=True)
+    state_dict = checkpoint.get('state_dict', checkpoint) if isinstance(checkpoint,
+                                                                       dict) else None
+    if not isinstance(state_dict, dict):
+        print(f'error: {args.src} holds no state dict', file=sys.stderr)
+        return 1
+    try:
+        arch = args.arch or detect_arch(strip_module_prefix(state_dict))
+        converted = convert_official_state_dict(state_dict, arch,
+                                                parse_head_map(args.head_map))
+    except ConversionError as err:
+        print(f'error: {err}', file=sys.stderr)
+        return 1
+    meta = {'source': str(args.src), 'arch': arch, 'converter': 'centernet_official2mmcn'}
+    epoch = checkpoint.get('epoch') if isinstance(checkpoint, dict) else None
+    if isinstance(epoch, int):
+        meta['official_epoch'] = epoch
+    torch.save({'meta': meta, 'state_dict': converted}, args.dst)
+    print(f'{arch}: converted {len(converted)} tensors -> {args.dst}')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
