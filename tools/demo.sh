@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tools/setup_env.sh
 PY=.venv/bin/python
-CONFIG=configs/quickstart/centernet_r18w32_1xb16-30e_toy.py
+CONFIG=configs/quickstart/centernet_r18w16_1xb8-70e_toy.py
 WORK=work_dirs/quickstart
 EPOCHS=$($PY -c "from mmengine import Config; print(Config.fromfile('$CONFIG').train_cfg.max_epochs)")
 CKPT=$WORK/epoch_$EPOCHS.pth

@@ -5,7 +5,7 @@ import sys
 import textwrap
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-QUICKSTART = osp.join(ROOT, 'configs', 'quickstart', 'centernet_r18w32_1xb16-30e_toy.py')
+QUICKSTART = osp.join(ROOT, 'configs', 'quickstart', 'centernet_r18w16_1xb8-70e_toy.py')
 
 
 def load_generator():
@@ -34,8 +34,8 @@ def make_workspace(tmp_path, num_train=8, num_val=4, img_size=64, epochs=2,
         test_dataloader = val_dataloader
         val_evaluator = dict(ann_file=data_root + 'annotations/instances_val.json')
         test_evaluator = val_evaluator
-        model = dict(backbone=dict(base_channels=8), neck=dict(in_channels=64,
-                     num_filters=(16, 16, 16)), bbox_head=dict(in_channels=16,
+        model = dict(backbone=dict(base_channels=8), neck=dict(in_channels=32,
+                     num_filters=(16, 16)), bbox_head=dict(in_channels=16,
                      feat_channels=16))
         input_size = ({img_size}, {img_size})
         train_cfg = dict(max_epochs={epochs}, val_interval={epochs})

@@ -16,7 +16,7 @@ META = ('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor', 'flip',
 def tiny_model_cfg():
     model = copy.deepcopy(Config.fromfile(QUICKSTART).model.to_dict())
     model['backbone']['base_channels'] = 8
-    model['neck'].update(in_channels=64, num_filters=(16, 16, 16))
+    model['neck'].update(in_channels=32, num_filters=(16, 16))
     model['bbox_head'].update(in_channels=16, feat_channels=16)
     return model
 
