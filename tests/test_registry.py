@@ -40,6 +40,8 @@ BUILD_CASES = {
     ('MODELS', 'RegL1Loss'): lambda tmp: dict(type='RegL1Loss', loss_weight=0.1),
     ('MODELS', 'DLA'): lambda tmp: dict(type='DLA', depth=34),
     ('MODELS', 'DLANeck'): lambda tmp: dict(type='DLANeck', use_dcn=False),
+    ('MODELS', 'DCNv2Fast'): lambda tmp: dict(type='DCNv2Fast', in_channels=4, out_channels=4,
+                                              kernel_size=3, padding=1),
     ('TASK_UTILS', 'CTDetEncoder'): lambda tmp: dict(type='CTDetEncoder', num_classes=3),
     ('TASK_UTILS', 'CTDetDecoder'): lambda tmp: dict(type='CTDetDecoder', topk=10),
     ('TRANSFORMS', 'CenterAffine'): lambda tmp: dict(type='CenterAffine', keep_res=True),

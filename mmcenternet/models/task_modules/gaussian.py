@@ -75,24 +75,30 @@ def draw_gaussians(heatmap: Tensor, map_index: Tensor, centers: Tensor,
     """
     if map_index.numel() == 0:
         return heatmap
+    num_objs = map_index.numel()
     _, height, width = heatmap.shape
     max_r = int(radii.max())
     steps = torch.arange(-max_r, max_r + 1, device=heatmap.device)
-    dy, dx = torch.meshgrid(steps, steps, indexing='ij')
-    dx = dx.reshape(1, -1)
-    dy = dy.reshape(1, -1)
     r = radii.view(-1, 1)
-    xs = centers[:, 0:1] + dx
-    ys = centers[:, 1:2] + dy
-    valid = (dx.abs() <= r) & (dy.abs() <= r) & (xs >= 0) & (xs < width) & (ys >= 0) & (
-        ys < height)
-    sigma = (2 * r + 1).to(torch.float64) / 6
-    dxf = dx.to(torch.float64)
-    dyf = dy.to(torch.float64)
-    values = torch.exp(-(dxf * dxf + dyf * dyf) / (2 * sigma * sigma)).to(heatmap.dtype)
-    flat = (map_index.view(-1, 1) * height + ys) * width + xs
+    # per-axis coordinates and validity (M, S); the (M, S, S) windows are outer sums/ands
+    xs = centers[:, 0:1] + steps
+    ys = centers[:, 1:2] + steps
+    in_r = steps.abs() <= r
+    valid_x = in_r & (xs >= 0) & (xs < width)
+    valid_y = in_r & (ys >= 0) & (ys < height)
+    valid = (valid_y[:, :, None] & valid_x[:, None, :]).view(num_objs, -1)
+    rows = (map_index.view(-1, 1) * height + ys) * width
+    flat = (rows[:, :, None] + xs[:, None, :]).view(num_objs, -1)
+    # the window values depend on the radius only: one table row per distinct radius
+    uniq, inverse = torch.unique(radii, return_inverse=True)
+    sigma = (2 * uniq.view(-1, 1) + 1).to(torch.float64) / 6
+    d = steps.to(torch.float64)
+    dist2 = (d.view(-1, 1) * d.view(-1, 1) + d.view(1, -1) * d.view(1, -1)).view(1, -1)
+    table = torch.exp(-dist2 / (2 * sigma * sigma)).to(heatmap.dtype)
+    keep = valid.view(-1).nonzero().squeeze(1)
     heatmap.view(-1).scatter_reduce_(
-        0, flat[valid], values.expand_as(flat)[valid], reduce='amax', include_self=True)
+        0, flat.view(-1)[keep], table[inverse].view(-1)[keep], reduce='amax',
+        include_self=True)
     return heatmap
 
 

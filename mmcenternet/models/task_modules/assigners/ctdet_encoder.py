@@ -70,7 +70,7 @@ class CTDetEncoder:
         boxes = self.output_boxes(bboxes, height, width)
         w = boxes[:, 2] - boxes[:, 0]
         h = boxes[:, 3] - boxes[:, 1]
-        keep = (h > 0) & (w > 0)
+        keep = ((h > 0) & (w > 0)).nonzero().squeeze(1)  # one nonzero for all six
         boxes, w, h, labels, img_idx, slot = (t[keep] for t in (boxes, w, h, labels, img_idx,
                                                                  slot))
         radius = gaussian_radius(torch.ceil(h), torch.ceil(w), self.min_overlap,

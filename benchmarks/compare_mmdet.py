@@ -1,0 +1,441 @@
+"""mmcenternet vs MMDetection 3.x CenterNet R18-DCNv2: same weights, same outputs, speed.
+
+Builds our ``centernet_r18-dcnv2_8xb16-crop512-140e_coco`` model and mmdet's config of the
+same name (from the installed mmdet package) in one process, copies mmdet's weights into
+ours (:func:`mmdet_to_ours`), checks that both give the same detections, then times both
+side by side (alternating runs, medians) and prints ours/mmdet ratios for:
+
+* target generation (``--batch-size`` images x ``--num-objects`` objects): mmdet's
+  ``CenterNetHead.get_targets`` vs our ``CTDetEncoder.encode``;
+* one training iteration (``train_step``: preprocessing, forward, loss, backward, SGD step)
+  at ``--batch-size``;
+* network forward, decode, and end-to-end predict (image file -> boxes) at batch 1, ours
+  with its inference fusions (BN folding, channels-last; ``--no-fusions`` to turn off).
+
+Both models get identical input tensors: mmdet's data preprocessor is given our (official
+CenterNet) BGR mean/std, which changes its constants only, not its cost; with an image of
+any size both test pipelines pad it the same way (``(size | 31) + 1``, centered).
+
+Exits with status 1 when the outputs differ (max abs box difference ``>= --tol``); with
+``--strict`` also when a speed target is missed.
+
+    python benchmarks/compare_mmdet.py --img-size 512 --repeat 10
+"""
+import argparse
+import copy
+import json
+import os.path as osp
+import re
+import sys
+import tempfile
+from typing import Dict, List, Tuple
+
+import torch
+from mmengine.config import Config
+from mmengine.optim import OptimWrapper
+from mmengine.registry import DefaultScope
+from torch import Tensor, nn
+
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)
+
+from mmcenternet.models.utils import optimize_for_inference  # noqa: E402
+from mmcenternet.utils import register_all_modules  # noqa: E402
+from mmcenternet.utils.benchmark import (DenseNet, FilePredictor, quiet_logs,  # noqa: E402
+                                         synthetic_gt, synthetic_train_data, test_pipeline_of,
+                                         time_cases, write_test_image)
+
+OUR_CONFIG = osp.join(ROOT, 'configs/centernet/centernet_r18-dcnv2_8xb16-crop512-140e_coco.py')
+MMDET_CONFIG = 'configs/centernet/centernet_r18-dcnv2_8xb16-crop512-140e_coco.py'
+# Speed targets: ours / mmdet median time must be at most this.
+TARGETS = {'targets': 0.1, 'train_step': 0.9, 'e2e_predict': 0.8}
+NUM_CLASSES = 80
+
+
+# ------------------------------------------------------------------ models
+def mmdet_config_path() -> str:
+    """mmdet's R18-DCNv2 CenterNet config from the installed package (``mmdet/.mim``)."""
+    import mmdet
+    path = osp.join(osp.dirname(mmdet.__file__), '.mim', MMDET_CONFIG)
+    if not osp.exists(path):
+        raise FileNotFoundError(f'mmdet config not found at {path}; install mmdet with its '
+                                'configs (pip install mmdet==3.3.0)')
+    return path
+
+
+def our_model_cfg(cfg: Config) -> dict:
+    """Our model config, with the official (non-mmdet) decoding: top-100, no NMS."""
+    model_cfg = copy.deepcopy(cfg.model)
+    model_cfg.test_cfg = dict(score_thr=0, nms=None)
+    return model_cfg
+
+
+def mmdet_model_cfg(cfg: Config, our_preprocessor: dict) -> dict:
+    """mmdet's model config, made comparable.
+
+    ``test_cfg`` top-100 with a 3x3 peak window and no NMS (as ours), no pretrained
+    download, and our data preprocessor's mean / std / channel order so both models see
+    the same input tensors (only constants change).
+    """
+    model_cfg = copy.deepcopy(cfg.model)
+    model_cfg.type = 'mmdet.CenterNet'
+    model_cfg.backbone.init_cfg = None
+    model_cfg.test_cfg = dict(topk=100, local_maximum_kernel=3, max_per_img=100)
+    pre = model_cfg.data_preprocessor
+    pre.mean = list(our_preprocessor['mean'])
+    pre.std = list(our_preprocessor['std'])
+    pre.bgr_to_rgb = our_preprocessor.get('bgr_to_rgb', False)
+    pre.pad_size_divisor = our_preprocessor.get('pad_size_divisor', 1)
+    return model_cfg
+
+
+def build_models(cfg: Config, mmdet_cfg: Config) -> Tuple[nn.Module, nn.Module]:
+    """``(ours, mmdet's)``, each built in its own default scope."""
+    from mmdet.registry import MODELS as MMDET_MODELS
+
+    from mmcenternet.registry import MODELS
+    with DefaultScope.overwrite_default_scope('mmcenternet'):
+        ours = MODELS.build(our_model_cfg(cfg))
+    with DefaultScope.overwrite_default_scope('mmdet'):
+        theirs = MMDET_MODELS.build(mmdet_model_cfg(mmdet_cfg, cfg.model.data_preprocessor))
+    ours.init_weights()
+    theirs.init_weights()
+    return ours, theirs
+
+
+def randomize_(model: nn.Module, seed: int = 0) -> nn.Module:
+    """Gives a freshly initialised CenterNet non-trivial weights, in place.
+
+    Random BatchNorm statistics and affine parameters (so that folding them matters),
+    deformable offsets of a few pixels, and head weights that give spread-out scores and
+    boxes tens of pixels wide; heatmap biases spread around the official -2.19.
+    """
+    gen = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for name, module in model.named_modules():
+            if isinstance(module, nn.BatchNorm2d):
+                module.weight.copy_(0.5 + torch.rand(module.weight.shape, generator=gen))
+                module.bias.copy_(0.1 * torch.randn(module.bias.shape, generator=gen))
+                module.running_mean.copy_(0.1 * torch.randn(module.num_features, generator=gen))
+                module.running_var.copy_(0.5 + 1.5 * torch.rand(module.num_features,
+                                                                generator=gen))
+            elif name.endswith('conv_offset'):
+                module.weight.copy_(0.01 * torch.randn(module.weight.shape, generator=gen))
+                module.bias.copy_(torch.randn(module.bias.shape, generator=gen))
+            elif 'head' in name and isinstance(module, nn.Conv2d):
+                fan_in = module.weight[0].numel()
+                std = 0.5 / fan_in**0.5
+                heatmap = module.kernel_size == (1, 1) and module.out_channels > 2
+                if heatmap:
+                    std = 0.2 / fan_in**0.5  # heatmap logits: keep the sigmoid unsaturated
+                module.weight.copy_(std * torch.randn(module.weight.shape, generator=gen))
+                if heatmap:
+                    module.bias.copy_(-2.19 + 0.3 * torch.randn(module.bias.shape,
+                                                                generator=gen))
+                if module.out_channels == 2 and module.kernel_size == (1, 1):
+                    module.bias.fill_(8.0 if name.startswith('bbox_head.wh') else 0.0)
+    return model
+
+
+# ------------------------------------------------------------------ weights mmdet -> ours
+_NECK_KEY = re.compile(r'^neck\.deconv_layers\.(\d+)\.(conv|bn)\.(.+)$')
+_HEAD_KEY = re.compile(r'^bbox_head\.(heatmap|wh|offset)_head\.(\d+)\.(.+)$')
+
+
+def map_mmdet_key(key: str) -> str:
+    """One mmdet CenterNet (R18/R101 ``CTResNetNeck``) state-dict key -> ours.
+
+    * ``backbone.*``: unchanged (both use mmdet's ``ResNet``).
+    * ``neck.deconv_layers.{2i}.{conv,bn}.*`` (3x3 DCN ``ConvModule`` of stage ``i``) ->
+      ``neck.layers.{6i, 6i+1}.*``; ``neck.deconv_layers.{2i+1}.{conv,bn}.*`` (4x4
+      transposed conv) -> ``neck.layers.{6i+3, 6i+4}.*``.
+    * ``bbox_head.{heatmap,wh,offset}_head.{j}.*`` ->
+      ``bbox_head.branches.{heatmap,wh,offset}.0.{j}.*``.
+
+    Raises:
+        KeyError: For a key outside this layout.
+    """
+    if key.startswith('backbone.'):
+        return key
+    match = _NECK_KEY.match(key)
+    if match:
+        index, kind, rest = int(match.group(1)), match.group(2), match.group(3)
+        stage, upsample = divmod(index, 2)
+        pos = 6 * stage + 3 * upsample + (1 if kind == 'bn' else 0)
+        return f'neck.layers.{pos}.{rest}'
+    match = _HEAD_KEY.match(key)
+    if match:
+        return f'bbox_head.branches.{match.group(1)}.0.{match.group(2)}.{match.group(3)}'
+    raise KeyError(f'no mmcenternet counterpart for mmdet key {key!r}')
+
+
+def mmdet_to_ours(state: Dict[str, Tensor]) -> Dict[str, Tensor]:
+    """mmdet CenterNet (ResNet + ``CTResNetNeck`` + ``CenterNetHead``) weights -> ours.
+
+    mmdet's DCN sits in a ``ConvModule`` with BN and has no bias; ours (official layout)
+    has one, which gets zeros. The result loads into our model with ``strict=True``.
+    """
+    out = {map_mmdet_key(k): v for k, v in state.items()}
+    for key in list(out):
+        match = re.match(r'^neck\.layers\.(\d+)\.conv_offset\.weight$', key)
+        if match:
+            weight = out[f'neck.layers.{match.group(1)}.weight']
+            out.setdefault(f'neck.layers.{match.group(1)}.bias',
+                           weight.new_zeros(weight.shape[0]))
+    return out
+
+
+def copy_mmdet_weights(theirs: nn.Module, ours: nn.Module) -> None:
+    """Loads mmdet's weights into our model (strict)."""
+    ours.load_state_dict(mmdet_to_ours(theirs.state_dict()), strict=True)
+
+
+# ------------------------------------------------------------------ outputs
+def dense_maps(model: nn.Module, x: Tensor, is_mmdet: bool) -> List[Tensor]:
+    """``[sigmoid heatmap, wh, offset]`` of one of the two models."""
+    with torch.no_grad():
+        outs = DenseNet(model)(x)
+    outs = [t.float().contiguous() for t in outs]
+    if not is_mmdet:  # ours are raw logits; mmdet's head applies the sigmoid itself
+        outs[0] = outs[0].sigmoid()
+    return outs
+
+
+def predict_tensor(model: nn.Module, x: Tensor) -> Dict[str, Tensor]:
+    """Top-100 detections of a preprocessed batch-1 input, in input pixels."""
+    from mmdet.structures import DetDataSample
+    height, width = x.shape[-2:]
+    sample = DetDataSample(metainfo=dict(
+        img_shape=(height, width), ori_shape=(height, width), batch_input_shape=(height, width),
+        pad_shape=(height, width), border=(0, height, 0, width), scale_factor=(1., 1.)))
+    with torch.no_grad():
+        res = model.predict(x, [sample], rescale=False)[0].pred_instances
+    return dict(bboxes=res.bboxes.float(), scores=res.scores.float(), labels=res.labels)
+
+
+def compare_dets(ours: Dict[str, Tensor], theirs: Dict[str, Tensor],
+                 score_tol: float = 1e-4) -> Dict[str, float]:
+    """Matches two top-K detection lists one to one and measures their differences.
+
+    Detections with equal scores may come out of ``topk`` in either order, so each of ours
+    is paired with the unused mmdet detection of the same label, a score within
+    ``score_tol`` and the nearest box (in rank order). Returns the max abs box and score
+    differences over the pairs and the number of detections left unpaired (``labels``).
+    """
+    num_ours, num_theirs = len(ours['bboxes']), len(theirs['bboxes'])
+    out = dict(num_ours=num_ours, num_mmdet=num_theirs, box=0.0, score=0.0,
+               labels=abs(num_ours - num_theirs))
+    if num_ours == 0 or num_theirs == 0:
+        return out
+    box_cost = (ours['bboxes'][:, None] - theirs['bboxes'][None]).abs().amax(-1)
+    score_cost = (ours['scores'][:, None] - theirs['scores'][None]).abs()
+    box_cost[(ours['labels'][:, None] != theirs['labels'][None]) | (score_cost > score_tol)] = \
+        float('inf')
+    for i in range(num_ours):
+        j = int(box_cost[i].argmin())
+        if not torch.isfinite(box_cost[i, j]):
+            out['labels'] += 1
+            continue
+        out['box'] = max(out['box'], float(box_cost[i, j]))
+        out['score'] = max(out['score'], float(score_cost[i, j]))
+        box_cost[:, j] = float('inf')
+    return out
+
+
+def dets_of_sample(sample) -> Dict[str, Tensor]:
+    """``pred_instances`` of a data sample as a dict."""
+    res = sample.pred_instances
+    return dict(bboxes=res.bboxes.float(), scores=res.scores.float(), labels=res.labels)
+
+
+def same(diff: Dict[str, float], tol: float) -> bool:
+    """Whether a :func:`compare_dets` result counts as the same detections."""
+    return diff['box'] < tol and diff['score'] < tol and diff['labels'] == 0
+
+
+# ------------------------------------------------------------------ main
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--img-size', type=int, default=512,
+                        help='network input size for forward / train step / decode; '
+                        'also the size of the square test image for end-to-end')
+    parser.add_argument('--batch-size', type=int, default=4,
+                        help='images per training step and per target generation')
+    parser.add_argument('--num-objects', type=int, default=20, help='gt objects per image')
+    parser.add_argument('--warmup', type=int, default=2)
+    parser.add_argument('--repeat', type=int, default=10, help='timed runs per case')
+    parser.add_argument('--train-repeat', type=int, default=None,
+                        help='timed training steps (default: --repeat)')
+    parser.add_argument('--threads', type=int, default=None, help='torch CPU threads')
+    parser.add_argument('--no-fusions', action='store_true',
+                        help='time our plain eval model at inference')
+    parser.add_argument('--skip-train', action='store_true', help='skip the training step')
+    parser.add_argument('--tol', type=float, default=1e-3,
+                        help='max abs box / score difference counted as equal')
+    parser.add_argument('--strict', action='store_true',
+                        help='also exit 1 when a speed target is missed')
+    parser.add_argument('--json', help='write the figures to this JSON file')
+    parser.add_argument('--seed', type=int, default=0)
+    return parser.parse_args(argv)
+
+
+def check_outputs(ours: nn.Module, ours_fast: nn.Module, theirs: nn.Module, x: Tensor,
+                  tol: float) -> Tuple[bool, dict]:
+    """Dense maps and top-100 detections of ours (plain and fused) vs mmdet's."""
+    ref_maps = dense_maps(theirs, x, is_mmdet=True)
+    report = {}
+    for name, model in [('ours', ours), ('ours_fused', ours_fast)]:
+        maps = dense_maps(model, x, is_mmdet=False)
+        report[f'{name}_maps_max_abs_diff'] = max(
+            (a - b).abs().max().item() for a, b in zip(maps, ref_maps))
+    ref = predict_tensor(theirs, x)
+    ok = True
+    for name, model in [('ours', ours), ('ours_fused', ours_fast)]:
+        diff = compare_dets(predict_tensor(model, x), ref)
+        report[f'{name}_dets'] = diff
+        ok = ok and same(diff, tol)
+    return ok, report
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    with quiet_logs():
+        return run(args)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Runs the tool with parsed arguments."""
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    register_all_modules(init_default_scope=True)
+    torch.manual_seed(args.seed)
+    cfg = Config.fromfile(OUR_CONFIG)
+    mmdet_cfg = Config.fromfile(mmdet_config_path())
+    ours, theirs = build_models(cfg, mmdet_cfg)
+    randomize_(theirs, args.seed)
+    copy_mmdet_weights(theirs, ours)
+    ours.eval()
+    theirs.eval()
+    ours_fast = copy.deepcopy(ours)
+    if not args.no_fusions:
+        optimize_for_inference(ours_fast, fuse_bn=True, channels_last=True)
+    dcn = type(ours.neck.layers[0]).__name__
+
+    size = args.img_size
+    print(f'torch {torch.__version__}, {torch.get_num_threads()} threads; ours: DCN '
+          f'{dcn}, inference fusions: {"off" if args.no_fusions else "BN folding + channels-last"}')
+    tmpdir = tempfile.mkdtemp(prefix='mmcn_compare_')
+    img_path = write_test_image(osp.join(tmpdir, 'image.png'), size, args.seed)
+
+    # ---- same outputs
+    gen = torch.Generator().manual_seed(args.seed)
+    x = torch.randn(1, 3, size, size, generator=gen)
+    ok, report = check_outputs(ours, ours_fast, theirs, x, args.tol)
+    with DefaultScope.overwrite_default_scope('mmcenternet'):
+        ours_e2e = FilePredictor(ours_fast, test_pipeline_of(cfg))
+    with DefaultScope.overwrite_default_scope('mmdet'):
+        mmdet_e2e = FilePredictor(theirs, test_pipeline_of(mmdet_cfg))
+    ours_sample, mmdet_sample = ours_e2e(img_path), mmdet_e2e(img_path)
+    e2e_diff = compare_dets(dets_of_sample(ours_sample), dets_of_sample(mmdet_sample))
+    report['e2e_dets'] = e2e_diff
+    report['e2e_input_shape'] = list(ours_sample.batch_input_shape)
+    ok = ok and same(e2e_diff, args.tol)
+    print('\n== Same weights, same outputs (max abs difference, ours vs mmdet) ==')
+    print(f"dense maps (sigmoid heatmap, wh, offset): plain {report['ours_maps_max_abs_diff']:.2e}"
+          f", fused {report['ours_fused_maps_max_abs_diff']:.2e}")
+    for key, title in [('ours_dets', 'top-100 detections, plain'),
+                       ('ours_fused_dets', 'top-100 detections, fused'),
+                       ('e2e_dets', 'end-to-end from the image file, fused')]:
+        d = report[key]
+        print(f"{title:<40s}: boxes {d['box']:.2e}, scores {d['score']:.2e}, "
+              f"unpaired {d['labels']} ({d['num_ours']} vs {d['num_mmdet']} dets)")
+    print('outputs:', 'SAME' if ok else 'DIFFERENT')
+
+    # ---- speed
+    timings = run_timings(args, ours, ours_fast, theirs, ours_e2e, mmdet_e2e, img_path)
+    print(f'\n== Speed, ours / mmdet (medians of {args.repeat} alternating runs) ==')
+    missed = []
+    results = {}
+    for case, (ours_t, mmdet_t, extra) in timings.items():
+        ratio = ours_t.median / mmdet_t.median
+        target = TARGETS.get(case)
+        verdict = ''
+        if target is not None:
+            verdict = f'target <= {target}: ' + ('met' if ratio <= target else 'MISSED')
+            if ratio > target:
+                missed.append(case)
+        print(f'{case:<12s} ours {ours_t.median * 1e3:9.2f} ms (p90 {ours_t.p90 * 1e3:8.2f})'
+              f'   mmdet {mmdet_t.median * 1e3:9.2f} ms (p90 {mmdet_t.p90 * 1e3:8.2f})'
+              f'   ratio {ratio:6.3f}  {verdict} {extra}')
+        results[case] = dict(ours_ms=ours_t.median * 1e3, mmdet_ms=mmdet_t.median * 1e3,
+                             ours_p90_ms=ours_t.p90 * 1e3, mmdet_p90_ms=mmdet_t.p90 * 1e3,
+                             ratio=ratio, target=target)
+    if args.json:
+        with open(args.json, 'w') as f:
+            json.dump(dict(outputs_same=ok, checks=report, timings=results,
+                           args=vars(args), threads=torch.get_num_threads()), f, indent=2)
+    if not ok:
+        print('ERROR: outputs differ', file=sys.stderr)
+        return 1
+    if args.strict and missed:
+        print(f'ERROR: speed targets missed: {missed}', file=sys.stderr)
+        return 1
+    return 0
+
+
+def run_timings(args, ours: nn.Module, ours_fast: nn.Module, theirs: nn.Module,
+                ours_e2e: FilePredictor, mmdet_e2e: FilePredictor, img_path: str) -> dict:
+    """All timed cases; ``{case: (ours Timing, mmdet Timing, note)}``."""
+    size, batch = args.img_size, args.batch_size
+    out = {}
+    # target generation
+    gts = synthetic_gt(batch, args.num_objects, size, NUM_CLASSES, args.seed)
+    feat = (size // 4, size // 4)
+    bboxes = [g.bboxes for g in gts]
+    labels = [g.labels for g in gts]
+    t = time_cases({
+        'ours': lambda: ours.bbox_head.encoder.encode(gts, feat),
+        'mmdet': lambda: theirs.bbox_head.get_targets(bboxes, labels,
+                                                      (batch, NUM_CLASSES) + feat, (size, size))
+    }, warmup=args.warmup, repeat=max(args.repeat, 10))
+    out['targets'] = (t['ours'], t['mmdet'], f'({batch} images x {args.num_objects} objects)')
+
+    # training step
+    if not args.skip_train:
+        data = synthetic_train_data(batch, size, args.num_objects, NUM_CLASSES, args.seed)
+        models = {'ours': copy.deepcopy(ours).train(), 'mmdet': copy.deepcopy(theirs).train()}
+        wrappers = {k: OptimWrapper(torch.optim.SGD(m.parameters(), lr=1e-5, momentum=0.9))
+                    for k, m in models.items()}
+        datas = {k: copy.deepcopy(data) for k in models}
+        t = time_cases({k: (lambda k=k: models[k].train_step(datas[k], wrappers[k]))
+                        for k in models}, warmup=1,
+                       repeat=args.train_repeat or args.repeat)
+        out['train_step'] = (t['ours'], t['mmdet'], f'(batch {batch}, {size} px)')
+        del models, wrappers
+
+    # network forward and decode, batch 1
+    x = torch.randn(1, 3, size, size)
+    nets = {'ours': DenseNet(ours_fast), 'mmdet': DenseNet(theirs)}
+    with torch.no_grad():
+        t = time_cases({k: (lambda k=k: nets[k](x)) for k in nets}, warmup=args.warmup,
+                       repeat=args.repeat)
+        out['forward'] = (t['ours'], t['mmdet'], f'(batch 1, {size} px)')
+        ours_maps = ours_fast.bbox_head(ours_fast.extract_feat(x))
+        mmdet_maps = theirs.bbox_head(theirs.extract_feat(x))
+        metas = [dict(batch_input_shape=(size, size), img_shape=(size, size),
+                      border=(0, size, 0, size))]
+        t = time_cases({
+            'ours': lambda: ours_fast.bbox_head.predict_by_feat(ours_maps, metas),
+            'mmdet': lambda: theirs.bbox_head.predict_by_feat(*mmdet_maps, batch_img_metas=metas,
+                                                              rescale=False)
+        }, warmup=args.warmup, repeat=max(args.repeat, 10))
+        out['decode'] = (t['ours'], t['mmdet'], '(top-100, batch 1)')
+    t = time_cases({'ours': lambda: ours_e2e(img_path), 'mmdet': lambda: mmdet_e2e(img_path)},
+                   warmup=args.warmup, repeat=args.repeat)
+    out['e2e_predict'] = (t['ours'], t['mmdet'], f'(image file {size}x{size}, batch 1)')
+    return out
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,209 @@
+"""Helpers shared by ``tools/analysis_tools/benchmark.py`` and ``benchmarks/compare_mmdet.py``.
+
+Timing: every case is warmed up, then run ``repeat`` times; with several cases the runs
+alternate (round-robin, first case rotating) so that slow phases of a shared machine hit
+all of them alike. Reported: median, 90th percentile and throughput (items / median).
+"""
+import contextlib
+import logging
+import os.path as osp
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Dict, List, Optional, Sequence
+
+import numpy as np
+import torch
+from mmdet.structures import DetDataSample
+from mmengine.dataset import Compose, pseudo_collate
+from mmengine.logging import MMLogger
+from mmengine.structures import InstanceData
+from torch import Tensor, nn
+
+
+@dataclass
+class Timing:
+    """Run times (seconds) of one benchmark case; ``items`` per run (e.g. images)."""
+    name: str
+    times: List[float] = field(default_factory=list)
+    items: int = 1
+
+    @property
+    def median(self) -> float:
+        """Median run time in seconds."""
+        return float(np.median(self.times))
+
+    @property
+    def p90(self) -> float:
+        """90th percentile run time in seconds."""
+        return float(np.percentile(self.times, 90))
+
+    @property
+    def throughput(self) -> float:
+        """Items per second at the median run time."""
+        return self.items / self.median
+
+    def row(self) -> str:
+        """One line: median / p90 in ms and throughput."""
+        return (f'{self.name:<34s} median {self.median * 1e3:9.2f} ms   '
+                f'p90 {self.p90 * 1e3:9.2f} ms   {self.throughput:8.2f} items/s '
+                f'(x{self.items}, n={len(self.times)})')
+
+
+@contextlib.contextmanager
+def quiet_logs(level: int = logging.WARNING):
+    """Raises mmengine's current logger to ``level`` (no per-parameter init messages)."""
+    logger = MMLogger.get_current_instance()
+    previous = logger.level
+    logger.setLevel(level)
+    try:
+        yield logger
+    finally:
+        logger.setLevel(previous)
+
+
+def synchronize(device: str) -> None:
+    """Waits for queued CUDA work (no-op on CPU)."""
+    if str(device).startswith('cuda'):
+        torch.cuda.synchronize()
+
+
+def time_cases(cases: Dict[str, Callable[[], object]], warmup: int = 3, repeat: int = 10,
+               device: str = 'cpu', items: Optional[Dict[str, int]] = None
+               ) -> Dict[str, Timing]:
+    """Times several zero-argument callables, alternating between them.
+
+    Args:
+        cases: ``{name: fn}``; each ``fn()`` is one run.
+        warmup: Untimed runs of each case first.
+        repeat: Timed runs of each case.
+        device: For CUDA synchronisation around each run.
+        items: Items processed per run, per case (default 1), for the throughput.
+
+    Returns:
+        ``{name: Timing}`` in the order of ``cases``.
+    """
+    items = items or {}
+    names = list(cases)
+    for name in names:
+        for _ in range(warmup):
+            cases[name]()
+    out = {name: Timing(name, items=items.get(name, 1)) for name in names}
+    for rnd in range(repeat):
+        for j in range(len(names)):
+            name = names[(rnd + j) % len(names)]
+            synchronize(device)
+            start = time.perf_counter()
+            cases[name]()
+            synchronize(device)
+            out[name].times.append(time.perf_counter() - start)
+    return out
+
+
+def random_boxes(num: int, img_size: int, generator: torch.Generator,
+                 min_size: float = 8.0) -> Tensor:
+    """``num`` random xyxy boxes inside an ``img_size`` square, at least ``min_size`` wide."""
+    wh = min_size + torch.rand(num, 2, generator=generator) * (img_size / 2 - min_size)
+    xy = torch.rand(num, 2, generator=generator) * (img_size - wh)
+    return torch.cat([xy, xy + wh], dim=1)
+
+
+def synthetic_gt(batch_size: int, num_objects: int, img_size: int, num_classes: int,
+                 seed: int = 0) -> List[InstanceData]:
+    """Random gt (plain-tensor ``bboxes`` and ``labels``) for ``batch_size`` images."""
+    gen = torch.Generator().manual_seed(seed)
+    return [
+        InstanceData(bboxes=random_boxes(num_objects, img_size, gen),
+                     labels=torch.randint(0, num_classes, (num_objects, ), generator=gen))
+        for _ in range(batch_size)
+    ]
+
+
+def synthetic_train_data(batch_size: int, img_size: int, num_objects: int,
+                         num_classes: int, seed: int = 0) -> dict:
+    """A training batch as the dataloader gives it: uint8 images + data samples with gt.
+
+    Meta information covers what both mmcenternet's and mmdet's CenterNet read.
+    """
+    gen = torch.Generator().manual_seed(seed)
+    gts = synthetic_gt(batch_size, num_objects, img_size, num_classes, seed)
+    inputs, samples = [], []
+    for gt in gts:
+        inputs.append(torch.randint(0, 256, (3, img_size, img_size), dtype=torch.uint8,
+                                    generator=gen))
+        sample = DetDataSample(metainfo=dict(
+            img_shape=(img_size, img_size), ori_shape=(img_size, img_size),
+            pad_shape=(img_size, img_size), scale_factor=(1., 1.), flip=False,
+            border=(0., img_size, 0., img_size), affine_matrix=np.eye(3)))
+        sample.gt_instances = gt
+        samples.append(sample)
+    return dict(inputs=inputs, data_samples=samples)
+
+
+def write_test_image(path: str, img_size: int, seed: int = 0) -> str:
+    """Writes a ``img_size`` square BGR image with a few coloured rectangles (for e2e runs)."""
+    import cv2
+    rng = np.random.default_rng(seed)
+    img = rng.integers(0, 60, (img_size, img_size, 3), dtype=np.uint8)
+    for _ in range(8):
+        x0, y0 = rng.integers(0, img_size * 3 // 4, 2)
+        w, h = rng.integers(img_size // 16 + 2, img_size // 3, 2)
+        color = tuple(int(c) for c in rng.integers(60, 256, 3))
+        cv2.rectangle(img, (int(x0), int(y0)), (int(x0 + w), int(y0 + h)), color, -1)
+    if osp.dirname(path):
+        import os
+        os.makedirs(osp.dirname(path), exist_ok=True)
+    cv2.imwrite(path, img)
+    return path
+
+
+class FilePredictor:
+    """Image file -> detections: a pre-built test pipeline, collate and ``test_step``.
+
+    What ``mmdet.apis.inference_detector`` does, without rebuilding the pipeline on every
+    call (that rebuild is not part of the work being measured).
+
+    Args:
+        model: A detector (mmdet ``BaseDetector``).
+        pipeline: The test pipeline config (list of transform dicts); built in the current
+            default scope.
+    """
+
+    def __init__(self, model: nn.Module, pipeline: Sequence[dict]) -> None:
+        self.model = model
+        self.pipeline = Compose(list(pipeline))
+
+    @torch.no_grad()
+    def __call__(self, img_path: str) -> DetDataSample:
+        """Detections of one image file (``pred_instances`` in original-image pixels)."""
+        data = self.pipeline(dict(img_path=img_path, img_id=0))
+        return self.model.test_step(pseudo_collate([data]))[0]
+
+
+def test_pipeline_of(cfg) -> List[dict]:
+    """The test pipeline of a config, without annotation loading (inference only)."""
+    pipeline = cfg.get('test_pipeline') or cfg.test_dataloader.dataset.pipeline
+    return [dict(t) for t in pipeline if 'LoadAnnotations' not in str(t.get('type'))]
+
+
+class DenseNet(nn.Module):
+    """``backbone -> neck -> head`` of a detector as one module returning a flat tuple.
+
+    For tracing (FLOP counting, export) and for timing the network alone.
+    """
+
+    def __init__(self, detector: nn.Module) -> None:
+        super().__init__()
+        self.detector = detector
+
+    def forward(self, x: Tensor) -> tuple:
+        """Raw head maps as a tuple of tensors (dict values in order, for every stack)."""
+        outs = self.detector.bbox_head(self.detector.extract_feat(x))
+        flat = []
+        for item in outs:
+            if isinstance(item, dict):
+                flat.extend(item.values())
+            elif isinstance(item, (list, tuple)):
+                flat.extend(item)
+            else:
+                flat.append(item)
+        return tuple(flat)
