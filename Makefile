@@ -4,8 +4,8 @@
 env:
 	bash tools/setup_env.sh
 
-demo: env
-	bash tools/demo.sh
+demo:
+	bash tools/demo.sh  # sets up .venv itself
 
 test: env
 	.venv/bin/python -m pytest tests -q -p no:cacheprovider $(PYTEST_ARGS)
