@@ -1,15 +1,15 @@
 """Train a detector: ``python tools/train.py CONFIG [options]`` (mmdet-compatible CLI)."""
 import argparse
 import os
-import os.path as osp
 
 from mmengine.config import Config, DictAction
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 from mmcenternet.utils import register_all_modules
-from mmcenternet.utils.cli import ConfigError, load_config
-from mmcenternet.utils.launch import cpu_ddp_wrapper_cfg, init_cpu_distributed
+from mmcenternet.utils.cli import ConfigError
+from mmcenternet.utils.launch import (cpu_ddp_wrapper_cfg, init_cpu_distributed,
+                                      load_tool_config)
 
 
 def parse_args(argv=None):
@@ -35,16 +35,7 @@ def parse_args(argv=None):
 
 def build_cfg(args) -> Config:
     """Loads the config and applies the command-line options."""
-    cfg = load_config(args.config)
-    cfg.launcher = args.launcher
-    if args.cfg_options is not None:
-        from mmcenternet.utils.cli import validate_cfg_options
-        validate_cfg_options(cfg, args.cfg_options)
-        cfg.merge_from_dict(args.cfg_options)
-    if args.work_dir is not None:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir', None) is None:
-        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
+    cfg = load_tool_config(args.config, args.cfg_options, args.work_dir, args.launcher)
     if args.amp:
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
         cfg.optim_wrapper.loss_scale = 'dynamic'

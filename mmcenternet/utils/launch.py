@@ -28,3 +28,26 @@ def cpu_ddp_wrapper_cfg(cfg) -> Optional[dict]:
     wrapper['device_ids'] = None
     wrapper.setdefault('broadcast_buffers', False)
     return wrapper
+
+
+def load_tool_config(config_path: str, cfg_options: Optional[dict], work_dir: Optional[str],
+                     launcher: str):
+    """What ``tools/train.py`` and ``tools/test.py`` do first with their arguments.
+
+    Loads the config (clear errors for a missing file or ``_base_``), checks and merges
+    ``--cfg-options``, sets the launcher and the work dir (``--work-dir``, else the
+    config's, else ``./work_dirs/<config name>``).
+    """
+    import os.path as osp
+
+    from .cli import load_config, validate_cfg_options
+    cfg = load_config(config_path)
+    cfg.launcher = launcher
+    if cfg_options is not None:
+        validate_cfg_options(cfg, cfg_options)
+        cfg.merge_from_dict(cfg_options)
+    if work_dir is not None:
+        cfg.work_dir = work_dir
+    elif cfg.get('work_dir', None) is None:
+        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(config_path))[0])
+    return cfg
