@@ -133,13 +133,13 @@ def modulated_deform_conv2d_torch(x: Tensor, offset: Tensor, mask: Tensor, weigh
         sampled = _bilinear(proj.view(num_imgs * taps, out_ch, height, width),
                             grid.view(num_imgs * taps, out_h, out_w, 2))
         sampled = sampled.view(num_imgs, taps, out_ch, out_h * out_w)
-        out = (sampled * mask.view(num_imgs, taps, 1, out_h * out_w)).sum(1)
+        out = (sampled * mask.reshape(num_imgs, taps, 1, out_h * out_w)).sum(1)
     else:
         cols = _bilinear(
             x.reshape(num_imgs * deform_groups, in_ch // deform_groups, height, width),
             grid.view(num_imgs * deform_groups, taps * out_h, out_w, 2))
         cols = cols.view(num_imgs, deform_groups, in_ch // deform_groups, taps, out_h * out_w)
-        cols = cols * mask.view(num_imgs, deform_groups, 1, taps, out_h * out_w)
+        cols = cols * mask.reshape(num_imgs, deform_groups, 1, taps, out_h * out_w)
         cols = cols.view(num_imgs, groups, in_ch // groups * taps, out_h * out_w)
         out = torch.matmul(weight.reshape(groups, out_ch // groups, -1), cols)
     out = out.reshape(num_imgs, out_ch, out_h, out_w)
