@@ -1,17 +1,14 @@
 """Test (and evaluate) a detector: ``python tools/test.py CONFIG CHECKPOINT [--eval bbox]``."""
 import argparse
-import os
 import os.path as osp
 
-from mmengine.config import Config, ConfigDict, DictAction
-from mmengine.registry import RUNNERS
-from mmengine.runner import Runner
+from mmengine.config import Config, ConfigDict
 
 from mmcenternet.utils import register_all_modules
 from mmcenternet.utils.cli import ConfigError
 from mmcenternet.utils.eval_options import apply_eval_option
-from mmcenternet.utils.launch import (cpu_ddp_wrapper_cfg, init_cpu_distributed,
-                                      load_tool_config)
+from mmcenternet.utils.launch import (add_launch_arguments, build_runner, load_tool_config,
+                                      parse_tool_args)
 
 
 def parse_args(argv=None):
@@ -29,15 +26,8 @@ def parse_args(argv=None):
     parser.add_argument('--tta', action='store_true',
                         help='test-time augmentation as in the config\'s tta_model / '
                         'tta_pipeline (flip, multi-scale)')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config settings')
-    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
-                        default='none', help='job launcher')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args(argv)
-    if 'LOCAL_RANK' not in os.environ:
-        os.environ['LOCAL_RANK'] = str(args.local_rank)
-    return args
+    add_launch_arguments(parser)
+    return parse_tool_args(parser, argv)
 
 
 def enable_visualization(cfg, args) -> None:
@@ -84,9 +74,7 @@ def main(argv=None):
     args = parse_args(argv)
     register_all_modules(init_default_scope=False)
     cfg = build_cfg(args)
-    if init_cpu_distributed(args.launcher):
-        cfg.model_wrapper_cfg = cpu_ddp_wrapper_cfg(cfg)
-    runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
+    runner = build_runner(cfg, args.launcher)
     return runner.test()
 
 

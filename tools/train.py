@@ -1,15 +1,12 @@
 """Train a detector: ``python tools/train.py CONFIG [options]`` (mmdet-compatible CLI)."""
 import argparse
-import os
 
-from mmengine.config import Config, DictAction
-from mmengine.registry import RUNNERS
-from mmengine.runner import Runner
+from mmengine.config import Config
 
 from mmcenternet.utils import register_all_modules
 from mmcenternet.utils.cli import ConfigError
-from mmcenternet.utils.launch import (cpu_ddp_wrapper_cfg, init_cpu_distributed,
-                                      load_tool_config)
+from mmcenternet.utils.launch import (add_launch_arguments, build_runner, load_tool_config,
+                                      parse_tool_args)
 
 
 def parse_args(argv=None):
@@ -22,15 +19,8 @@ def parse_args(argv=None):
     parser.add_argument('--resume', nargs='?', type=str, const='auto',
                         help='resume from the given checkpoint, or from the latest one in '
                         'the work dir when no path is given')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config settings, e.g. train_cfg.max_epochs=10')
-    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
-                        default='none', help='job launcher')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args(argv)
-    if 'LOCAL_RANK' not in os.environ:
-        os.environ['LOCAL_RANK'] = str(args.local_rank)
-    return args
+    add_launch_arguments(parser)
+    return parse_tool_args(parser, argv)
 
 
 def build_cfg(args) -> Config:
@@ -57,9 +47,7 @@ def main(argv=None):
     args = parse_args(argv)
     register_all_modules(init_default_scope=False)
     cfg = build_cfg(args)
-    if init_cpu_distributed(args.launcher):
-        cfg.model_wrapper_cfg = cpu_ddp_wrapper_cfg(cfg)
-    runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
+    runner = build_runner(cfg, args.launcher)
     runner.train()
 
 

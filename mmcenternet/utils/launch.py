@@ -6,6 +6,33 @@ import torch
 import torch.distributed as dist
 
 
+def add_launch_arguments(parser) -> None:
+    """The ``--cfg-options`` / ``--launcher`` / ``--local_rank`` options both tools take."""
+    from mmengine.config import DictAction
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override config settings, e.g. train_cfg.max_epochs=10')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
+                        default='none', help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+
+
+def parse_tool_args(parser, argv=None):
+    """Parses the arguments and exports ``LOCAL_RANK`` when the launcher did not."""
+    args = parser.parse_args(argv)
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    return args
+
+
+def build_runner(cfg, launcher: str):
+    """The Runner of a tool's config, with gloo DDP when ``torchrun`` runs without CUDA."""
+    from mmengine.registry import RUNNERS
+    from mmengine.runner import Runner
+    if init_cpu_distributed(launcher):
+        cfg.model_wrapper_cfg = cpu_ddp_wrapper_cfg(cfg)
+    return Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
+
+
 def init_cpu_distributed(launcher: str) -> bool:
     """Initialises a gloo process group for ``torchrun`` on a machine without CUDA.
 
@@ -38,8 +65,6 @@ def load_tool_config(config_path: str, cfg_options: Optional[dict], work_dir: Op
     ``--cfg-options``, sets the launcher and the work dir (``--work-dir``, else the
     config's, else ``./work_dirs/<config name>``).
     """
-    import os.path as osp
-
     from .cli import load_config, validate_cfg_options
     cfg = load_config(config_path)
     cfg.launcher = launcher
@@ -49,5 +74,6 @@ def load_tool_config(config_path: str, cfg_options: Optional[dict], work_dir: Op
     if work_dir is not None:
         cfg.work_dir = work_dir
     elif cfg.get('work_dir', None) is None:
-        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(config_path))[0])
+        name = os.path.splitext(os.path.basename(config_path))[0]
+        cfg.work_dir = os.path.join('./work_dirs', name)
     return cfg
