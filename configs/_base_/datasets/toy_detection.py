@@ -1,11 +1,10 @@
-# The bundled toy set (tools/misc/gen_toy_dataset.py): 128x128 images of 4 shape classes.
-_base_ = './centernet_pipelines.py'
-dataset_type = 'CenterNetCocoDataset'
+# The bundled toy set (tools/misc/gen_toy_dataset.py): 128x128 images of 4 shape classes in
+# COCO format, so everything but the paths, classes and input size comes from the COCO base.
+_base_ = './coco_detection.py'
 data_root = 'data/toy/'
 classes = ('circle', 'square', 'triangle', 'cross')
 metainfo = dict(classes=classes)
 input_size = (128, 128)
-backend_args = None
 meta_keys = {{_base_.meta_keys}}
 
 train_pipeline = [
@@ -14,12 +13,6 @@ train_pipeline = [
     dict(type='CenterAffine', input_size=input_size, random_scales={{_base_.random_scales}},
          border=128, flip_prob=0.5),
     dict(type='CenterNetColorAug'),
-    dict(type='PackDetInputs', meta_keys=meta_keys),
-]
-test_pipeline = [
-    dict(type='LoadImageFromFileSafe'),
-    dict(type='CenterAffine', keep_res=True, pad_divisor=32),
-    dict(type='LoadAnnotations', with_bbox=True),
     dict(type='PackDetInputs', meta_keys=meta_keys),
 ]
 tta_pipeline = [
@@ -31,41 +24,18 @@ tta_pipeline = [
                      [dict(type='PackDetInputs', meta_keys=meta_keys)]])
 ]
 
+# All images are square: plain batches instead of the COCO base's aspect-ratio grouping.
 train_dataloader = dict(
-    batch_size=16,
     num_workers=2,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=True),
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        metainfo=metainfo,
-        ann_file='annotations/instances_train.json',
-        data_prefix=dict(img='train/'),
-        filter_cfg=dict(filter_empty_gt=True, min_size=0),
-        pipeline=train_pipeline,
-        backend_args=backend_args))
+    batch_sampler=None,
+    dataset=dict(data_root=data_root, metainfo=metainfo,
+                 ann_file='annotations/instances_train.json', data_prefix=dict(img='train/'),
+                 pipeline=train_pipeline))
 val_dataloader = dict(
-    batch_size=1,
     num_workers=1,
-    persistent_workers=True,
-    drop_last=False,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        metainfo=metainfo,
-        ann_file='annotations/instances_val.json',
-        data_prefix=dict(img='val/'),
-        test_mode=True,
-        pipeline=test_pipeline,
-        backend_args=backend_args))
+    dataset=dict(data_root=data_root, metainfo=metainfo,
+                 ann_file='annotations/instances_val.json', data_prefix=dict(img='val/')))
 test_dataloader = val_dataloader
 
-val_evaluator = dict(
-    type='mmdet.CocoMetric',
-    ann_file=data_root + 'annotations/instances_val.json',
-    metric='bbox',
-    format_only=False,
-    backend_args=backend_args)
+val_evaluator = dict(ann_file=data_root + 'annotations/instances_val.json')
 test_evaluator = val_evaluator
