@@ -1,9 +1,14 @@
 """Every module registered under the mmcenternet scope builds from a config here.
 
-The table below must name every registered module: a new module without an entry fails
+The table below, plus the ``CASES`` of every module in ``tests/registry_cases/`` (one file
+per task, so that tasks add their cases without touching this file), must name every
+registered module: a new module without an entry fails
 ``test_every_registered_module_has_a_build_case``.
 """
 import copy
+import glob
+import importlib.util
+import os.path as osp
 
 import pytest
 from mmengine.config import Config
@@ -46,12 +51,33 @@ BUILD_CASES = {
     ('TASK_UTILS', 'CTDetDecoder'): lambda tmp: dict(type='CTDetDecoder', topk=10),
     ('TRANSFORMS', 'CenterAffine'): lambda tmp: dict(type='CenterAffine', keep_res=True),
     ('TRANSFORMS', 'CenterNetColorAug'): lambda tmp: dict(type='CenterNetColorAug'),
+    ('TRANSFORMS', 'PackCenterNetInputs'): lambda tmp: dict(type='PackCenterNetInputs'),
     ('TRANSFORMS', 'LoadImageFromFileSafe'): lambda tmp: dict(type='LoadImageFromFileSafe',
                                                              skip_bad=True),
     ('HOOKS', 'AtomicCheckpointHook'): lambda tmp: dict(type='AtomicCheckpointHook',
                                                        interval=1),
     ('DATASETS', 'CenterNetCocoDataset'): lambda tmp: toy_dataset_cfg(tmp),
+    ('VISUALIZERS', 'CenterNetVisualizer'): lambda tmp: dict(type='CenterNetVisualizer',
+                                                             name=f'vis-{tmp.name}'),
 }
+
+
+def _task_cases() -> dict:
+    """``CASES`` of every ``tests/registry_cases/*.py``."""
+    cases = {}
+    folder = osp.join(osp.dirname(osp.abspath(__file__)), 'registry_cases')
+    for path in sorted(glob.glob(osp.join(folder, '*.py'))):
+        name = 'registry_cases_' + osp.splitext(osp.basename(path))[0]
+        spec = importlib.util.spec_from_file_location(name, path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        overlap = set(cases) & set(getattr(module, 'CASES', {}))
+        assert not overlap, f'{path} repeats build cases {sorted(overlap)}'
+        cases.update(getattr(module, 'CASES', {}))
+    return cases
+
+
+BUILD_CASES.update(_task_cases())
 
 
 def toy_dataset_cfg(tmp):

@@ -1,9 +1,14 @@
-"""``tools/test.py --eval``: metric names per evaluator type."""
+"""``tools/test.py --eval``: metric names per evaluator type.
+
+A task registers the names its evaluators accept in ``EVAL_METRICS`` (evaluator type ->
+``{name on the command line: value of the evaluator's metric argument}``). A config may
+have several evaluators (e.g. person boxes with ``CocoMetric`` and keypoints with a keypoint
+metric): ``--eval`` keeps those that compute a requested name and drops the others.
+"""
 from typing import Dict, List, Sequence
 
 from .cli import ConfigError
 
-# evaluator type -> {name accepted on the command line: name the metric takes}
 EVAL_METRICS: Dict[str, Dict[str, str]] = {
     'CocoMetric': {'bbox': 'bbox', 'proposal': 'proposal', 'proposal_fast': 'proposal_fast'},
     'VOCMetric': {'bbox': 'mAP', 'mAP': 'mAP', 'recall': 'recall'},
@@ -14,12 +19,19 @@ def _strip_scope(type_name: str) -> str:
     return type_name.split('.')[-1]
 
 
+def _as_list(evaluator_cfg) -> list:
+    return list(evaluator_cfg) if isinstance(evaluator_cfg, (list, tuple)) else [evaluator_cfg]
+
+
+def _names_of(ev) -> Dict[str, str]:
+    return EVAL_METRICS.get(_strip_scope(str(ev.get('type', ''))), {})
+
+
 def supported_metrics(evaluator_cfg) -> List[str]:
     """Metric names ``--eval`` accepts for a config's ``test_evaluator``."""
-    evaluators = evaluator_cfg if isinstance(evaluator_cfg, (list, tuple)) else [evaluator_cfg]
     names: List[str] = []
-    for ev in evaluators:
-        names += list(EVAL_METRICS.get(_strip_scope(str(ev.get('type', ''))), {}))
+    for ev in _as_list(evaluator_cfg):
+        names += [n for n in _names_of(ev) if n not in names]
     return names
 
 
@@ -33,6 +45,11 @@ def apply_eval_option(cfg, metrics: Sequence[str], config_path: str) -> None:
     if unknown:
         raise ConfigError(f'--eval {" ".join(unknown)}: not a metric of this config\'s '
                          f'dataset ({config_path}); valid names: {", ".join(valid) or "none"}')
-    mapping = EVAL_METRICS[_strip_scope(evaluator['type'])]
-    names = list(dict.fromkeys(mapping[m] for m in metrics))
-    evaluator['metric'] = names if len(names) > 1 else names[0]
+    kept = []
+    for ev in _as_list(evaluator):
+        mapping = _names_of(ev)
+        names = list(dict.fromkeys(mapping[m] for m in metrics if m in mapping))
+        if names:
+            ev['metric'] = names if len(names) > 1 else names[0]
+            kept.append(ev)
+    cfg.test_evaluator = kept[0] if len(kept) == 1 else kept

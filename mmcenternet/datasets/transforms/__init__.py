@@ -1,2 +1,3 @@
 from .center_affine import CenterAffine, CenterNetColorAug  # noqa: F401
+from .formatting import CENTERNET_META_KEYS, PackCenterNetInputs  # noqa: F401
 from .loading import LoadImageFromFileSafe  # noqa: F401

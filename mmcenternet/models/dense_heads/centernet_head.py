@@ -35,14 +35,13 @@ def build_branch(in_channels: int, feat_channels: int, out_channels: int) -> nn.
         nn.Conv2d(feat_channels, out_channels, 1, bias=True))
 
 
-def apply_affine(points: Tensor, matrices: Tensor) -> Tensor:
-    """``points (B, K, 2)`` through ``matrices (B, 3, 3)`` (homogeneous, row vectors)."""
-    return torch.einsum('bij,bkj->bki', matrices[:, :2, :2], points) + matrices[:, None, :2, 2]
+def inverse_sigmoid_depth(x: Tensor) -> Tensor:
+    """Official depth output transform: ``1 / (sigmoid(x) + 1e-6) - 1``."""
+    return 1. / (x.sigmoid() + 1e-6) - 1.
 
 
-def flip_maps(outs: Dict[str, Tensor]) -> Dict[str, Tensor]:
-    """Mirrors every branch map left-right (for flip test-time augmentation)."""
-    return {name: value.flip(-1) for name, value in outs.items()}
+# Output transforms a branch can name with ``activation``.
+ACTIVATIONS = dict(sigmoid=torch.sigmoid, inverse_sigmoid_depth=inverse_sigmoid_depth)
 
 
 @MODELS.register_module()
@@ -51,10 +50,14 @@ class CenterNetHead(BaseDenseHead):
 
     Args:
         in_channels: Channels of the input (stride-4) feature map.
-        branches: ``{name: dict(out_channels, loss=..., bias_init=None)}``. A branch whose
-            ``bias_init`` is set gets that final bias and default weights (the heatmap,
-            -2.19 officially); the others get N(0, 0.001) weights and zero bias, as the
-            official ``fill_fc_weights``. A branch without ``loss`` gets none.
+        branches: ``{name: dict(out_channels, loss=..., bias_init=None, activation=None,
+            activate_before_loss=False)}``. A branch whose ``bias_init`` is set gets that
+            final bias and default weights (the heatmap, -2.19 officially); the others get
+            N(0, 0.001) weights and zero bias, as the official ``fill_fc_weights``. A branch
+            without ``loss`` gets none. ``activation`` (a name in ``ACTIVATIONS``) is applied
+            to the raw map before decoding (default: ``'sigmoid'`` for ``heatmap``, none for
+            the others) and, with ``activate_before_loss``, before the loss too (the
+            official 3D depth branch); heatmap losses take logits.
         feat_channels: Channels of the 3x3 conv of each branch (official ``head_conv``:
             64 for ResNet, 256 for DLA / Hourglass); 0 for a lone 1x1 conv.
         num_stacks: Feature maps (stacks) the head runs on (2 for Hourglass-104; the losses
@@ -75,6 +78,12 @@ class CenterNetHead(BaseDenseHead):
         if 'heatmap' not in self.branch_cfgs:
             raise ValueError('CenterNetHead.branches needs a "heatmap" branch, got '
                              f'{sorted(self.branch_cfgs)}')
+        self.branch_cfgs['heatmap'].setdefault('activation', 'sigmoid')
+        for name, cfg in self.branch_cfgs.items():
+            act = cfg.get('activation')
+            if act is not None and act not in ACTIVATIONS:
+                raise ValueError(f'CenterNetHead.branches.{name}.activation must be one of '
+                                 f'{sorted(ACTIVATIONS)} or None, got {act!r}')
         self.num_classes = self.branch_cfgs['heatmap']['out_channels']
         self.num_stacks = num_stacks
         self.branches = nn.ModuleDict({
@@ -129,11 +138,15 @@ class CenterNetHead(BaseDenseHead):
                      batch_gt_instances_ignore: OptInstanceList = None) -> Dict[str, Tensor]:
         """Encodes the gt once and sums each branch's loss over the stacks / num_stacks."""
         feat_shape = stack_outs[0]['heatmap'].shape[-2:]
-        targets = self.encoder.encode(batch_gt_instances, tuple(feat_shape))
+        targets = self.encoder.encode(batch_gt_instances, tuple(feat_shape),
+                                      batch_img_metas=batch_img_metas)
         losses = {}
         for outs in stack_outs:
             for name, loss_fn in self.losses.items():
-                value = self.branch_loss(name, loss_fn, outs[name], targets)
+                pred = outs[name]
+                if self.branch_cfgs[name].get('activate_before_loss'):
+                    pred = ACTIVATIONS[self.branch_cfgs[name]['activation']](pred)
+                value = self.branch_loss(name, loss_fn, pred, targets)
                 key = f'loss_{name}'
                 losses[key] = losses.get(key, 0) + value / len(stack_outs)
         return losses
@@ -141,7 +154,12 @@ class CenterNetHead(BaseDenseHead):
     @staticmethod
     def branch_loss(name: str, loss_fn: nn.Module, pred: Tensor,
                     targets: Dict[str, Tensor]) -> Tensor:
-        """Dense targets (4-D) are compared map to map; sparse ones (3-D) at the gt slots."""
+        """Dense targets (4-D) are compared map to map; sparse ones (3-D) at the gt slots.
+
+        A sparse target is gathered at ``<name>_indices`` when the encoder gives them (e.g.
+        per-joint slots), else at the object ``indices``; its mask is ``<name>_mask`` or
+        ``mask``.
+        """
         if name not in targets:
             raise KeyError(f'the encoder gives no target for branch "{name}" '
                            f'(it gives {sorted(targets)})')
@@ -149,7 +167,8 @@ class CenterNetHead(BaseDenseHead):
         if target.dim() == 4:
             return loss_fn(pred, target)
         mask = targets.get(f'{name}_mask', targets['mask'])
-        return loss_fn(gather_at(pred, targets['indices']), target, mask)
+        indices = targets.get(f'{name}_indices', targets['indices'])
+        return loss_fn(gather_at(pred, indices), target, mask)
 
     # ------------------------------------------------------------------ testing
     def predict(self, x: Tuple[Tensor, ...], batch_data_samples: SampleList,
@@ -164,47 +183,26 @@ class CenterNetHead(BaseDenseHead):
         """Decodes the last stack's maps into detections."""
         return self.decode_maps(self.activate(stack_outs[-1]), batch_img_metas, rescale)
 
-    @staticmethod
-    def activate(outs: Dict[str, Tensor]) -> Dict[str, Tensor]:
-        """Sigmoid on the heatmap; other branches as they are."""
+    def activate(self, outs: Dict[str, Tensor]) -> Dict[str, Tensor]:
+        """Applies each branch's ``activation`` (sigmoid on heatmaps)."""
         outs = dict(outs)
-        outs['heatmap'] = outs['heatmap'].sigmoid()
+        for name, value in outs.items():
+            act = self.branch_cfgs.get(name, {}).get('activation')
+            if act is not None:
+                outs[name] = ACTIVATIONS[act](value)
         return outs
 
     def decode_maps(self, maps: Dict[str, Tensor], batch_img_metas: List[dict],
                     rescale: bool) -> InstanceList:
-        """Activated branch maps -> per-image ``InstanceData`` (bboxes, scores, labels)."""
-        dets = self.decoder.decode(maps['heatmap'], maps['wh'], maps.get('offset'))
-        bboxes = dets['bboxes']
+        """Activated branch maps -> one ``InstanceData`` per image (the decoder's
+        ``instance_keys``: ``bboxes``, ``scores``, ``labels`` and the task's extras)."""
+        dets = self.decoder.decode_maps(maps, batch_img_metas)
         if rescale:
-            bboxes = self.to_original(bboxes, batch_img_metas)
-        results = []
-        for i in range(bboxes.shape[0]):
-            res = InstanceData(bboxes=bboxes[i], scores=dets['scores'][i],
-                               labels=dets['labels'][i])
-            results.append(self.postprocess(res))
-        return results
-
-    @staticmethod
-    def to_original(bboxes: Tensor, batch_img_metas: List[dict]) -> Tensor:
-        """Input-pixel boxes -> original-image pixels.
-
-        Uses the inverse of ``affine_matrix`` (set by ``CenterAffine``) when present, else
-        mmdet's ``scale_factor`` (for pipelines built from mmdet's ``Resize``).
-        """
-        if all('affine_matrix' in m for m in batch_img_metas):
-            mats = torch.stack([
-                torch.as_tensor(m['affine_matrix'], dtype=torch.float64)
-                for m in batch_img_metas
-            ]).to(bboxes.device)
-            inv = torch.linalg.inv(mats).to(bboxes.dtype)
-            corners = bboxes.reshape(bboxes.shape[0], -1, 2)
-            return apply_affine(corners, inv).reshape(bboxes.shape)
-        scale = torch.stack([
-            bboxes.new_tensor(m.get('scale_factor', (1., 1.))).repeat(2)
-            for m in batch_img_metas
-        ])
-        return bboxes / scale[:, None, :]
+            dets = self.decoder.to_original(dets, batch_img_metas)
+        keys = [k for k in self.decoder.instance_keys if k in dets]
+        num_imgs = dets['scores'].shape[0]
+        return [self.postprocess(InstanceData(**{k: dets[k][i] for k in keys}))
+                for i in range(num_imgs)]
 
     def postprocess(self, results: InstanceData) -> InstanceData:
         """Optional score threshold and NMS (both off in the official recipe)."""

@@ -8,7 +8,6 @@ gaussian soft-NMS. This model does that.
 from collections import OrderedDict
 from typing import Dict, List, Sequence
 
-import torch
 from mmcv.ops import batched_nms
 from mmdet.structures import DetDataSample
 from mmengine.model import BaseTTAModel
@@ -16,18 +15,6 @@ from mmengine.structures import InstanceData
 from torch import Tensor
 
 from mmcenternet.registry import MODELS
-from ..dense_heads.centernet_head import flip_maps
-
-AVERAGED_BRANCHES = ('heatmap', 'wh')
-
-
-def merge_flip(maps: Dict[str, Tensor], flipped_maps: Dict[str, Tensor]) -> Dict[str, Tensor]:
-    """Official flip merge: mean of the heatmap and wh; other branches from the image."""
-    merged = dict(maps)
-    unflipped = flip_maps(flipped_maps)
-    for name in AVERAGED_BRANCHES:
-        merged[name] = (maps[name] + unflipped[name]) / 2
-    return merged
 
 
 def _group_key(sample: DetDataSample) -> tuple:
@@ -39,6 +26,9 @@ def _group_key(sample: DetDataSample) -> tuple:
 @MODELS.register_module()
 class CenterNetTTAModel(BaseTTAModel):
     """Flip and multi-scale test of a :class:`CenterNet` detector.
+
+    The flip merge is the head decoder's ``flip_merge`` (each task knows which maps to
+    average and how to mirror them, e.g. the keypoint flip pairs).
 
     Args:
         module: The detector config.
@@ -88,9 +78,9 @@ class CenterNetTTAModel(BaseTTAModel):
                 raise ValueError('TTA pipeline gives a flipped view without its unflipped '
                                  'twin; include RandomFlip(prob=0.) in tta_pipeline')
             maps = self._maps(base)
-            if self.flip and True in pair:
-                maps = merge_flip(maps, self._maps(pair[True]))
             metas = [base['data_samples'][0].metainfo]
+            if self.flip and True in pair:
+                maps = head.decoder.flip_merge(maps, self._maps(pair[True]), metas)
             dets.append(head.decode_maps(maps, metas, rescale=True)[0])
         merged = self.merge_scales(dets)
         out = DetDataSample(metainfo=views[0]['data_samples'][0].metainfo)

@@ -87,8 +87,8 @@ def test_predict_maps_back_with_affine_and_postprocess():
 def test_scale_factor_fallback_and_missing_branch_error():
     head = make_head()
     boxes = torch.tensor([[[4., 8., 12., 16.]]])
-    out = head.to_original(boxes, [dict(scale_factor=(2., 4.))])
-    torch.testing.assert_close(out, torch.tensor([[[2., 2., 6., 4.]]]))
+    out = head.decoder.to_original(dict(bboxes=boxes), [dict(scale_factor=(2., 4.))])
+    torch.testing.assert_close(out['bboxes'], torch.tensor([[[2., 2., 6., 4.]]]))
     with pytest.raises(ValueError, match='heatmap'):
         MODELS.build(dict(type='CenterNetHead', in_channels=8,
                           branches=dict(wh=dict(out_channels=2))))

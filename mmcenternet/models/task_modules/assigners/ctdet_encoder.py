@@ -1,5 +1,5 @@
 """Training targets of CenterNet 2D detection (the official ``ctdet`` sample generator)."""
-from typing import Dict, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
 from mmengine.structures import InstanceData
@@ -45,13 +45,15 @@ class CTDetEncoder:
         self.radius_mode = radius_mode
         self.min_overlap = min_overlap
 
-    def encode(self, batch_gt_instances: Sequence[InstanceData],
-               feat_shape: Tuple[int, int]) -> Dict[str, Tensor]:
+    def encode(self, batch_gt_instances: Sequence[InstanceData], feat_shape: Tuple[int, int],
+               batch_img_metas: Optional[List[dict]] = None) -> Dict[str, Tensor]:
         """Encodes the gt of a batch.
 
         Args:
             batch_gt_instances: Per image, ``bboxes`` (xyxy, input pixels) and ``labels``.
             feat_shape: ``(H, W)`` of the output maps.
+            batch_img_metas: The images' metainfo (unused by 2D boxes; every encoder takes
+                it, for tasks whose targets need e.g. the camera calibration).
 
         Returns:
             ``heatmap (B, C, H, W)``, ``wh (B, M, 2)``, ``offset (B, M, 2)``,

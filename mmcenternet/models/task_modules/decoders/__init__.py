@@ -1,3 +1,6 @@
+from .base import (BaseCenterDecoder, apply_affine, flip_lr_maps, inverse_affines,
+                   map_points_back)
 from .ctdet_decoder import CTDetDecoder, gather_at, local_peaks, topk_peaks
 
-__all__ = ['CTDetDecoder', 'gather_at', 'local_peaks', 'topk_peaks']
+__all__ = ['BaseCenterDecoder', 'CTDetDecoder', 'apply_affine', 'flip_lr_maps', 'gather_at',
+           'inverse_affines', 'local_peaks', 'map_points_back', 'topk_peaks']

@@ -1,11 +1,12 @@
 """Detections from CenterNet 2D maps (the official ``ctdet_decode``), batched."""
-from typing import Dict, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
 from mmcenternet.registry import TASK_UTILS
+from .base import BaseCenterDecoder
 
 
 def local_peaks(heatmap: Tensor, kernel: int = 3) -> Tensor:
@@ -51,7 +52,7 @@ def gather_at(feat: Tensor, pixel: Tensor) -> Tensor:
 
 
 @TASK_UTILS.register_module()
-class CTDetDecoder:
+class CTDetDecoder(BaseCenterDecoder):
     """Decodes heatmap peaks, sizes and offsets into boxes in network-input pixels.
 
     3x3 max-pool peak extraction, top-K over all classes, box = (peak + offset) +- wh / 2,
@@ -67,6 +68,11 @@ class CTDetDecoder:
         self.topk = topk
         self.kernel = kernel
         self.stride = stride
+
+    def decode_maps(self, maps: Dict[str, Tensor],
+                    batch_img_metas: Optional[List[dict]] = None) -> Dict[str, Tensor]:
+        """:meth:`decode` of the ``heatmap``, ``wh`` and (optional) ``offset`` branches."""
+        return self.decode(maps['heatmap'], maps['wh'], maps.get('offset'))
 
     def decode(self, heatmap: Tensor, wh: Tensor,
                offset: Optional[Tensor] = None) -> Dict[str, Tensor]:
