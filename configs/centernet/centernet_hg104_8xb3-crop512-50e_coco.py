@@ -16,3 +16,13 @@ test_pipeline = [
 val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
 test_dataloader = val_dataloader
 model = dict(data_preprocessor=dict(pad_size_divisor=128))
+# --tta: the same 128 padding at every scale, so the mirrored maps line up (the TTA model
+# also crops each view's maps to its own input before merging).
+tta_pipeline = [
+    dict(type='LoadImageFromFileSafe'),
+    dict(type='TestTimeAug',
+         transforms=[[dict(type='CenterAffine', keep_res=True, pad_divisor=128, scale_ratio=s)
+                      for s in (0.5, 0.75, 1.0, 1.25, 1.5)],  # official test scales
+                     [dict(type='RandomFlip', prob=1.), dict(type='RandomFlip', prob=0.)],
+                     [dict(type='PackDetInputs', meta_keys={{_base_.meta_keys}})]])
+]

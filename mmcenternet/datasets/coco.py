@@ -215,7 +215,25 @@ class CenterNetCocoDataset(CocoDataset):
     ``metainfo['classes']``); see the module docstring for the checks.
     ``keypoints`` / ``num_keypoints`` of an annotation are kept in its
     instance when present.
+
+    Args:
+        crowd: How training treats ``iscrowd`` annotations. ``'positive'``
+            (default) trains them as ordinary objects, as the official
+            CenterNet ``ctdet`` sample does (it never reads ``iscrowd``);
+            ``'ignore'`` flags them ``ignore_flag=1`` as mmdet does, so they
+            get no target. In ``test_mode`` crowd boxes are always flagged,
+            so a metric built from the dataset treats them as crowd.
+        **kwargs: mmdet ``CocoDataset`` arguments.
     """
+
+    CROWD_MODES = ('positive', 'ignore')
+
+    def __init__(self, *args, crowd: str = 'positive', **kwargs) -> None:
+        if crowd not in self.CROWD_MODES:
+            raise DatasetError(f'CenterNetCocoDataset.crowd must be one of '
+                               f'{self.CROWD_MODES}, got {crowd!r}')
+        self.crowd = crowd
+        super().__init__(*args, **kwargs)
 
     def load_data_list(self) -> List[dict]:
         """Read, check and parse the annotation file.
@@ -288,10 +306,12 @@ class CenterNetCocoDataset(CocoDataset):
                 counts[reason] += 1
             if box is None:
                 continue
+            crowd = bool(ann.get('iscrowd', False))
             instance = dict(
                 bbox=box,
                 bbox_label=self.cat2label[ann['category_id']],
-                ignore_flag=1 if ann.get('iscrowd', False) else 0)
+                ignore_flag=1 if crowd and (self.test_mode or self.crowd == 'ignore')
+                else 0)
             if ann.get('segmentation', None):
                 instance['mask'] = ann['segmentation']
             for key in ('keypoints', 'num_keypoints'):

@@ -30,6 +30,8 @@ tta_pipeline = [
                      [dict(type='RandomFlip', prob=1.), dict(type='RandomFlip', prob=0.)],
                      [dict(type='PackDetInputs', meta_keys=meta_keys)]])
 ]
-tta_model = dict(type='CenterNetTTAModel', flip=True, soft_nms=dict(type='soft_nms',
+# merge='official' reproduces the official merge_outputs exactly (its Cython soft-NMS with +1
+# IoU widths and stale rows, and its tie-keeping top-100 cut); 'clean' uses mmcv's soft-NMS.
+tta_model = dict(type='CenterNetTTAModel', flip=True, merge='official', soft_nms=dict(
                  iou_threshold=0.5, sigma=0.5, min_score=0.001, method='gaussian'),
                  max_per_img=100)

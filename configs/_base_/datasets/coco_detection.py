@@ -14,7 +14,9 @@ train_dataloader = dict(
         data_root=data_root,
         ann_file='annotations/instances_train2017.json',
         data_prefix=dict(img='train2017/'),
-        filter_cfg=dict(filter_empty_gt=True, min_size=0),
+        # the official COCO training set is every image of the file, those without
+        # annotations too (pure negatives), so nothing is filtered
+        filter_cfg=dict(filter_empty_gt=False, min_size=0),
         pipeline={{_base_.train_pipeline}},
         backend_args=backend_args))
 # The official evaluation runs one image at a time at its own resolution (--keep_res).

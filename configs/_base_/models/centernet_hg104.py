@@ -7,4 +7,4 @@ model = dict(
                   stage_blocks=(2, 2, 2, 2, 2, 4), feat_channel=256,
                   norm_cfg=dict(type='BN', requires_grad=True)),
     neck=None,
-    bbox_head=dict(in_channels=256, feat_channels=256, num_stacks=2))
+    bbox_head=dict(in_channels=256, feat_channels=256, num_stacks=2, init_scheme='hourglass'))

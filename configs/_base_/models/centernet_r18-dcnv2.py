@@ -34,6 +34,7 @@ model = dict(
         type='CenterNetHead',
         in_channels=64,
         feat_channels=64,
+        init_scheme='resdcn',  # official resnet_dcn.py head initialisation
         branches=dict(
             heatmap=dict(out_channels=num_classes, bias_init=-2.19,
                          loss=dict(type='CenterNetFocalLoss', loss_weight=1.0)),

@@ -12,6 +12,20 @@ from mmcv.transforms import BaseTransform
 from mmcenternet.registry import TRANSFORMS
 
 
+class RandomSourceMixin:
+    """``self.random``: numpy's global random state, as the official data pipeline uses it.
+
+    Setting ``rng`` (anything with numpy's ``RandomState`` methods) replaces it, e.g. a
+    seeded ``RandomState`` or, in the fidelity tests, a replay of the official code's draws.
+    """
+
+    rng = None
+
+    @property
+    def random(self):
+        return np.random if self.rng is None else self.rng
+
+
 def get_border(border: int, size: int) -> int:
     """Largest ``border / 2**i`` that leaves room for a random center (official rule)."""
     i = 1
@@ -53,7 +67,7 @@ def transform_bboxes(bboxes: np.ndarray, mat: np.ndarray) -> np.ndarray:
 
 
 @TRANSFORMS.register_module()
-class CenterAffine(BaseTransform):
+class CenterAffine(RandomSourceMixin, BaseTransform):
     """Warps the image to the network input as official CenterNet (train and test).
 
     Test (no randomness): ``input_size`` with the long side fit (``fix_res``), or
@@ -82,12 +96,24 @@ class CenterAffine(BaseTransform):
             factor (``cv2.resize`` to ``int(h * r), int(w * r)``), as the official
             ``pre_process``; with ``keep_res`` the input follows the resized size, else the
             source square keeps the original long side.
+        backmap: How ``affine_matrix`` accounts for that resize, i.e. how predictions are
+            mapped back to the original image: ``'official'`` divides by ``scale_ratio``
+            as the official ``post_process`` does, although ``int()`` made the resized
+            image slightly smaller (up to ~2 px off at 0.5 on the far side); ``'exact'``
+            uses the true ratios ``new_w / w`` and ``new_h / h``.
     """
+
+    BACKMAP_MODES = ('official', 'exact')
 
     def __init__(self, input_size: Tuple[int, int] = (512, 512), keep_res: bool = False,
                  pad_divisor: int = 32, random_scales: Optional[Sequence[float]] = None,
                  border: int = 128, shift: float = 0.0, scale: float = 0.0,
-                 flip_prob: float = 0.0, scale_ratio: float = 1.0) -> None:
+                 flip_prob: float = 0.0, scale_ratio: float = 1.0,
+                 backmap: str = 'official') -> None:
+        if backmap not in self.BACKMAP_MODES:
+            raise ValueError(f'CenterAffine.backmap must be one of {self.BACKMAP_MODES}, '
+                             f'got {backmap!r}')
+        self.backmap = backmap
         self.input_size = tuple(input_size)
         self.keep_res = keep_res
         self.pad_divisor = pad_divisor
@@ -127,16 +153,16 @@ class CenterAffine(BaseTransform):
                    width: int) -> np.ndarray:
         """Official random crop (scale + center) or gaussian shift/scale jitter."""
         if self.random_scales is not None:
-            size = size * np.random.choice(self.random_scales)
+            size = size * self.random.choice(self.random_scales)
             w_border = get_border(self.border, width)
             h_border = get_border(self.border, height)
-            center[0] = np.random.randint(low=w_border, high=width - w_border)
-            center[1] = np.random.randint(low=h_border, high=height - h_border)
+            center[0] = self.random.randint(low=w_border, high=width - w_border)
+            center[1] = self.random.randint(low=h_border, high=height - h_border)
         elif self.shift > 0 or self.scale > 0:
             cf, sf = self.shift, self.scale
-            center[0] += size[0] * np.clip(np.random.randn() * cf, -2 * cf, 2 * cf)
-            center[1] += size[0] * np.clip(np.random.randn() * cf, -2 * cf, 2 * cf)
-            size = size * np.clip(np.random.randn() * sf + 1, 1 - sf, 1 + sf)
+            center[0] += size[0] * np.clip(self.random.randn() * cf, -2 * cf, 2 * cf)
+            center[1] += size[0] * np.clip(self.random.randn() * cf, -2 * cf, 2 * cf)
+            size = size * np.clip(self.random.randn() * sf + 1, 1 - sf, 1 + sf)
         return size
 
     def transform(self, results: dict) -> dict:
@@ -144,11 +170,11 @@ class CenterAffine(BaseTransform):
         long_side = max(img.shape[:2])
         resize = np.eye(3)
         if self.scale_ratio != 1.0:
-            img, resize = self._resize(img, self.scale_ratio)
+            img, resize = self._resize(img, self.scale_ratio, self.backmap)
         height, width = img.shape[:2]
         center, size, out_size = self._source_square(height, width, long_side)
         size = self._randomise(center, size, height, width)
-        flipped = self.flip_prob > 0 and np.random.random() < self.flip_prob
+        flipped = self.flip_prob > 0 and self.random.random() < self.flip_prob
         if flipped:
             img = img[:, ::-1]
             center[0] = width - center[0] - 1
@@ -167,11 +193,15 @@ class CenterAffine(BaseTransform):
         return results
 
     @staticmethod
-    def _resize(img: np.ndarray, ratio: float) -> Tuple[np.ndarray, np.ndarray]:
-        """Official test-scale resize; returns the image and its 3x3 matrix."""
+    def _resize(img: np.ndarray, ratio: float,
+                backmap: str = 'official') -> Tuple[np.ndarray, np.ndarray]:
+        """Official test-scale resize; returns the image and its 3x3 matrix (see
+        ``backmap``)."""
         height, width = img.shape[:2]
         new_w, new_h = int(width * ratio), int(height * ratio)
         resized = cv2.resize(img, (new_w, new_h))
+        if backmap == 'official':
+            return resized, np.diag([ratio, ratio, 1.0])
         return resized, np.diag([new_w / width, new_h / height, 1.0])
 
     @staticmethod
@@ -186,11 +216,12 @@ class CenterAffine(BaseTransform):
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}(input_size={self.input_size}, '
                 f'keep_res={self.keep_res}, random_scales={self.random_scales}, '
-                f'flip_prob={self.flip_prob}, scale_ratio={self.scale_ratio})')
+                f'flip_prob={self.flip_prob}, scale_ratio={self.scale_ratio}, '
+                f'backmap={self.backmap!r})')
 
 
 @TRANSFORMS.register_module()
-class CenterNetColorAug(BaseTransform):
+class CenterNetColorAug(RandomSourceMixin, BaseTransform):
     """Official colour augmentation: brightness, contrast, saturation (random order,
     strength 0.4 each) and PCA lighting (std 0.1) on the 0-1 BGR image.
 
@@ -217,13 +248,13 @@ class CenterNetColorAug(BaseTransform):
         self.eig_vec = np.asarray(eig_vec, dtype=np.float32)
 
     def _factor(self) -> float:
-        return 1. + np.random.uniform(low=-self.strength, high=self.strength)
+        return 1. + self.random.uniform(low=-self.strength, high=self.strength)
 
     def transform(self, results: dict) -> dict:
         img = results['img'].astype(np.float32) / 255.
         gray = cv2.cvtColor(img, cv2.COLOR_BGR2GRAY)
         gray_mean = gray.mean()
-        for op in np.random.permutation(3):
+        for op in self.random.permutation(3):
             alpha = self._factor()
             if op == 0:  # brightness
                 img = img * alpha
@@ -231,7 +262,8 @@ class CenterNetColorAug(BaseTransform):
                 img = img * alpha + gray_mean * (1 - alpha)
             else:  # saturation
                 img = img * alpha + gray[:, :, None] * (1 - alpha)
-        coeffs = np.random.normal(scale=self.lighting_std, size=(3, ))
-        img = img + (self.eig_vec @ (self.eig_val * coeffs)).astype(np.float32)
+        coeffs = self.random.normal(scale=self.lighting_std, size=(3, ))
+        # the official in-place ``image += dot(eigvec, eigval * alpha)`` adds in float64
+        img = (img + self.eig_vec @ (self.eig_val * coeffs)).astype(np.float32)
         results['img'] = (img * 255.).astype(np.float32)
         return results

@@ -40,6 +40,15 @@ def inverse_sigmoid_depth(x: Tensor) -> Tensor:
     return 1. / (x.sigmoid() + 1e-6) - 1.
 
 
+# Per-architecture initialisation of the branches, as the official networks do it:
+#   resdcn (resnet_dcn.py)   every conv of a non-heatmap branch N(0, 0.001), bias 0
+#   msra (msra_resnet.py)    only the final conv of a non-heatmap branch N(0, 0.001), bias 0
+#   dla (pose_dla_dcn.py)    non-heatmap branches keep default weights, biases 0
+#   hourglass (large_hourglass.py)  non-heatmap branches keep PyTorch's default init
+# A branch with ``bias_init`` (the heatmap: -2.19) keeps default weights and gets that
+# final bias in every scheme.
+INIT_SCHEMES = ('resdcn', 'msra', 'dla', 'hourglass')
+
 # Output transforms a branch can name with ``activation``.
 ACTIVATIONS = dict(sigmoid=torch.sigmoid, inverse_sigmoid_depth=inverse_sigmoid_depth)
 
@@ -66,14 +75,22 @@ class CenterNetHead(BaseDenseHead):
         decoder: Detection decoder config (``TASK_UTILS``), e.g. ``CTDetDecoder``.
         test_cfg: ``nms`` (optional dict for mmcv ``batched_nms``, off officially),
             ``score_thr`` (default 0: keep all top-K as officially).
+        init_scheme: How the branches are initialised, as the official network of the
+            architecture does it (``INIT_SCHEMES``: ``'resdcn'`` for ResNet-DCN, ``'msra'``
+            for plain ResNet, ``'dla'`` for DLA-34, ``'hourglass'``).
     """
 
     def __init__(self, in_channels: int, branches: Optional[dict] = None,
                  feat_channels: int = 64, num_stacks: int = 1,
                  encoder: dict = dict(type='CTDetEncoder', num_classes=80),
                  decoder: dict = dict(type='CTDetDecoder'), train_cfg: Optional[dict] = None,
-                 test_cfg: Optional[dict] = None, init_cfg: Optional[dict] = None) -> None:
+                 test_cfg: Optional[dict] = None, init_cfg: Optional[dict] = None,
+                 init_scheme: str = 'resdcn') -> None:
         super().__init__(init_cfg=init_cfg)
+        if init_scheme not in INIT_SCHEMES:
+            raise ValueError(f'CenterNetHead.init_scheme must be one of {INIT_SCHEMES}, '
+                             f'got {init_scheme!r}')
+        self.init_scheme = init_scheme
         self.branch_cfgs = copy.deepcopy(branches if branches is not None else DEFAULT_BRANCHES)
         if 'heatmap' not in self.branch_cfgs:
             raise ValueError('CenterNetHead.branches needs a "heatmap" branch, got '
@@ -103,18 +120,25 @@ class CenterNetHead(BaseDenseHead):
         self.test_cfg = test_cfg or {}
 
     def init_weights(self) -> None:
-        """Official initialisation of the branches (see the class docstring)."""
+        """Official initialisation of the branches (``init_scheme``, see ``INIT_SCHEMES``).
+
+        "Default" weights are those PyTorch draws when a conv is built (uniform in
+        ``+-1/sqrt(fan_in)``, what the official networks start from too).
+        """
         super().init_weights()
         for name, stacks in self.branches.items():
             bias_init = self.branch_cfgs[name].get('bias_init')
             for branch in stacks:
+                convs = [m for m in branch.modules() if isinstance(m, nn.Conv2d)]
                 if bias_init is not None:
-                    nn.init.constant_(branch[-1].bias, bias_init)
-                    continue
-                for m in branch.modules():
-                    if isinstance(m, nn.Conv2d):
-                        nn.init.normal_(m.weight, std=0.001)
-                        nn.init.constant_(m.bias, 0)
+                    nn.init.constant_(convs[-1].bias, bias_init)
+                elif self.init_scheme in ('resdcn', 'msra'):
+                    for conv in (convs if self.init_scheme == 'resdcn' else convs[-1:]):
+                        nn.init.normal_(conv.weight, std=0.001)
+                        nn.init.constant_(conv.bias, 0)
+                elif self.init_scheme == 'dla':
+                    for conv in convs:
+                        nn.init.constant_(conv.bias, 0)
 
     def forward(self, feats: Tuple[Tensor, ...]) -> List[Dict[str, Tensor]]:
         """Runs every branch on the last ``num_stacks`` feature maps.

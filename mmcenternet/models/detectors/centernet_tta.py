@@ -5,9 +5,12 @@ averages the sigmoid heatmap and the size map of an image and its mirror *before
 (the offset comes from the unflipped image), and merges the scales' detections with
 gaussian soft-NMS. This model does that.
 """
+import math
 from collections import OrderedDict
-from typing import Dict, List, Sequence
+from typing import Dict, List, Optional, Sequence
 
+import numpy as np
+import torch
 from mmcv.ops import batched_nms
 from mmdet.structures import DetDataSample
 from mmengine.model import BaseTTAModel
@@ -15,6 +18,9 @@ from mmengine.structures import InstanceData
 from torch import Tensor
 
 from mmcenternet.registry import MODELS
+from ..utils.soft_nms import official_soft_nms, official_topk_threshold
+
+MERGE_MODES = ('official', 'clean')
 
 
 def _group_key(sample: DetDataSample) -> tuple:
@@ -34,24 +40,52 @@ class CenterNetTTAModel(BaseTTAModel):
         module: The detector config.
         flip: Average each scale's image with its horizontal flip (needs the flipped views
             from the TTA pipeline, i.e. ``RandomFlip(prob=1.)``).
-        soft_nms: mmcv ``batched_nms`` config used to merge the scales (per class); the
-            official merge is gaussian soft-NMS, applied only when there are several scales.
-        max_per_img: Detections kept per image (official 100).
+        soft_nms: Soft-NMS settings used to merge the scales, per class (``iou_threshold``,
+            ``sigma``, ``min_score``, ``method``; official: gaussian, sigma 0.5, Nt 0.5,
+            0.001), applied only when there are several scales.
+        max_per_img: Detections kept per image (official 100; None keeps all, as the
+            official multi-pose merge).
+        merge: ``'official'`` (default) reproduces the official ``merge_outputs`` exactly:
+            its Cython soft-NMS (IoU with +1 widths, removed rows replaced in place and the
+            stale rows still returned) and its cut (every detection scoring >= the
+            ``max_per_img``-th, ties included), see :mod:`mmcenternet.models.utils.soft_nms`.
+            Fields other than boxes, scores and labels (keypoints, ...) follow the official
+            ``soft_nms_39`` of the multi-pose merge (swapped, not copied, on removal).
+            ``'clean'`` uses mmcv's soft-NMS (no +1, removed boxes dropped) and an exact
+            top-``max_per_img``.
+
+    Maps are cropped to the view's ``img_shape`` before merging, so a data preprocessor
+    that pads the batch further (e.g. to 128 for Hourglass) cannot shift the mirrored maps.
     """
 
-    def __init__(self, module: dict, flip: bool = True, soft_nms: dict = None,
-                 max_per_img: int = 100, data_preprocessor: dict = None) -> None:
+    def __init__(self, module: dict, flip: bool = True, soft_nms: Optional[dict] = None,
+                 max_per_img: Optional[int] = 100, merge: str = 'official',
+                 data_preprocessor: dict = None) -> None:
         super().__init__(module=module, data_preprocessor=data_preprocessor)
+        if merge not in MERGE_MODES:
+            raise ValueError(f'CenterNetTTAModel.merge must be one of {MERGE_MODES}, '
+                             f'got {merge!r}')
         self.flip = flip
-        self.soft_nms = soft_nms or dict(type='soft_nms', iou_threshold=0.5, sigma=0.5,
-                                         min_score=0.001, method='gaussian')
+        self.soft_nms = dict(iou_threshold=0.5, sigma=0.5, min_score=0.001,
+                             method='gaussian')
+        self.soft_nms.update({k: v for k, v in (soft_nms or {}).items() if k != 'type'})
         self.max_per_img = max_per_img
+        self.merge = merge
 
     def _maps(self, batch: dict) -> Dict[str, Tensor]:
+        """Activated maps of the last stack, cropped to the view's unpadded input."""
         data = self.module.data_preprocessor(batch, False)
         feats = self.module.extract_feat(data['inputs'])
         head = self.module.bbox_head
-        return head.activate(head(feats)[-1])
+        maps = head.activate(head(feats)[-1])
+        in_h, in_w = data['inputs'].shape[-2:]
+        map_h, map_w = maps['heatmap'].shape[-2:]
+        img_h, img_w = batch['data_samples'][0].metainfo['img_shape'][:2]
+        valid_h = math.ceil(img_h * map_h / in_h)
+        valid_w = math.ceil(img_w * map_w / in_w)
+        if (valid_h, valid_w) == (map_h, map_w):
+            return maps
+        return {name: value[..., :valid_h, :valid_w] for name, value in maps.items()}
 
     def test_step(self, data) -> List[DetDataSample]:
         """Runs every view, merges flips on the maps, scales on the detections."""
@@ -88,17 +122,52 @@ class CenterNetTTAModel(BaseTTAModel):
         return out
 
     def merge_scales(self, dets: List[InstanceData]) -> InstanceData:
-        """Concatenates the scales; soft-NMS per class when there are several; top-K."""
+        """Concatenates the scales; soft-NMS per class when there are several; the cut."""
         merged = InstanceData.cat(dets)
-        if len(dets) > 1 and len(merged) > 0:
-            boxes, keep = batched_nms(merged.bboxes, merged.scores, merged.labels,
-                                      self.soft_nms)
+        several = len(dets) > 1 and len(merged) > 0
+        if self.merge == 'official':
+            return self._merge_official(merged, several)
+        if several:
+            cfg = dict(self.soft_nms, type='soft_nms')
+            boxes, keep = batched_nms(merged.bboxes, merged.scores, merged.labels, cfg)
             merged = merged[keep]
             merged.scores = boxes[:, -1]
-        if len(merged) > self.max_per_img:
+        if self.max_per_img is not None and len(merged) > self.max_per_img:
             order = merged.scores.topk(self.max_per_img).indices
             merged = merged[order]
         return merged
+
+    def _merge_official(self, merged: InstanceData, soft_nms: bool) -> InstanceData:
+        """Official ``merge_outputs``: classes in order, each class's rows after the
+        in-place soft-NMS (stale rows included), then every row >= the cut score."""
+        if len(merged) == 0:
+            return merged
+        labels = merged.labels.cpu().numpy()
+        boxes = merged.bboxes.detach().cpu().numpy()
+        scores = merged.scores.detach().cpu().numpy().astype(np.float32)
+        takes, extra_takes, new_scores = [], [], []
+        for label in np.unique(labels):
+            idx = np.nonzero(labels == label)[0]
+            if soft_nms:
+                rows, extra, cls_scores = official_soft_nms(boxes[idx], scores[idx],
+                                                            **self.soft_nms)
+                takes.append(idx[rows])
+                extra_takes.append(idx[extra])
+            else:
+                cls_scores = scores[idx]
+                takes.append(idx)
+                extra_takes.append(idx)
+            new_scores.append(cls_scores)
+        score = np.concatenate(new_scores)
+        keep = score >= official_topk_threshold(score, self.max_per_img)
+        device = merged.scores.device
+        take = torch.as_tensor(np.concatenate(takes)[keep], device=device)
+        extra_take = torch.as_tensor(np.concatenate(extra_takes)[keep], device=device)
+        out = merged[extra_take]
+        out.bboxes = merged.bboxes[take]
+        out.labels = merged.labels[take]
+        out.scores = torch.as_tensor(score[keep], dtype=merged.scores.dtype, device=device)
+        return out
 
     def merge_preds(self, data_samples_list: List[List[DetDataSample]]
                     ) -> List[DetDataSample]:

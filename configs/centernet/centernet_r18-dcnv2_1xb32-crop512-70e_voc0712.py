@@ -1,0 +1,15 @@
+# Official ctdet resdcn_18 on Pascal VOC 07+12 at 512 (experiments/ctdet_pascal_resdcn18_512.sh):
+# 75.7 mAP on VOC07 test with flip test (`tools/test.py ... --tta`, fixed 512 input).
+# Official run: one GPU, batch 32 (the default), lr 1.25e-4, 70 epochs, drops at 45 and 60.
+_base_ = [
+    '../_base_/models/centernet_r18-dcnv2.py', '../_base_/datasets/voc0712.py',
+    '../_base_/schedules/schedule_70e.py', '../_base_/default_runtime.py'
+]
+num_classes = 20
+model = dict(
+    data_preprocessor={{_base_.voc_data_preprocessor}},
+    bbox_head=dict(branches=dict(heatmap=dict(out_channels=num_classes)),
+                   encoder=dict(num_classes=num_classes, max_objs={{_base_.voc_max_objs}})))
+train_dataloader = dict(batch_size=32)
+optim_wrapper = dict(optimizer=dict(type='Adam', lr=1.25e-4))
+auto_scale_lr = dict(base_batch_size=32)
