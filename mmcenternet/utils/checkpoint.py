@@ -2,7 +2,10 @@
 
 Loading
     Every checkpoint is unpickled with ``torch.load(..., weights_only=True)``:
-    a checkpoint downloaded from anywhere must not be able to run code. The
+    a checkpoint downloaded from anywhere must not be able to run code. Files
+    in PyTorch 0.1's ``.tar`` format (which ``weights_only`` refuses; the
+    official ImageNet ResNets are such files) are read by
+    :mod:`mmcenternet.utils.legacy_tar` with an equally restricted unpickler. The
     few non-tensor types that an mmengine 0.10.7 ``Runner`` checkpoint holds
     (the message hub's ``HistoryBuffer``, numpy arrays, dtypes and scalars)
     are put on torch's allow-list by :func:`allow_mmengine_checkpoint_globals`.
@@ -33,6 +36,9 @@ from typing import Any, Callable, Iterator, Mapping, Optional, Union
 import numpy as np
 import torch
 from torch import nn
+
+from .legacy_tar import (LegacyTarError, is_legacy_tar_checkpoint,
+                         load_legacy_tar_checkpoint)
 
 __all__ = [
     'CheckpointError', 'CheckpointNotFoundError',
@@ -256,8 +262,16 @@ def safe_torch_load(source: Union[str, os.PathLike, io.IOBase],
         source = path
     name = name or '<checkpoint>'
     try:
-        checkpoint = torch.load(
-            source, map_location=map_location, weights_only=True)
+        if is_legacy_tar_checkpoint(source):
+            # PyTorch 0.1's tar format (the official ImageNet ResNets), which
+            # torch.load refuses with weights_only=True: read by our own
+            # restricted unpickler instead.
+            checkpoint = load_legacy_tar_checkpoint(source, map_location)
+        else:
+            checkpoint = torch.load(
+                source, map_location=map_location, weights_only=True)
+    except LegacyTarError as exc:
+        raise CheckpointError(f'{name}: legacy .tar checkpoint: {exc}.') from exc
     except CheckpointError:
         raise
     except Exception as exc:  # noqa: BLE001 - translated and chained below
