@@ -247,6 +247,23 @@ def _small_r18_cfg() -> Config:
     return cfg
 
 
+def _cfg_options(*options: str) -> dict:
+    """``--cfg-options`` parsed as the tools parse them."""
+    import argparse
+
+    from mmengine.config import DictAction
+    parser = argparse.ArgumentParser()
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    return parser.parse_args(['--cfg-options', *options]).cfg_options
+
+
+def test_from_scratch_override():
+    cfg = _hg_cfg()
+    cfg.merge_from_dict(_cfg_options('model.init_cfg=None'))
+    assert cfg.model.init_cfg is None
+    MODELS.build(cfg.model).init_weights()  # no ExtremeNet file needed
+
+
 def _hg_cfg(**init) -> Config:
     cfg = _config('centernet_hg104_8xb3-crop512-50e_coco.py')
     cfg.merge_from_dict({'model.backbone': hourglass_size_cfg(HG_TINY),
@@ -264,7 +281,12 @@ def test_hourglass_alternative_mmdet_cornernet(server):
     data = torch_bytes({'meta': {'mmdet_version': '2.3.0', 'CLASSES': ('person', ),
                                  'epoch': 210}, 'state_dict': state})
     url = server.add(sha_name('cornernet_hourglass104_mstest_8x6_210e_coco', data), data)
-    model = MODELS.build(_hg_cfg(checkpoint=url, mapping=None, prefix='backbone.').model)
+    cfg = _hg_cfg()
+    # the overrides exactly as README.md gives them on the command line
+    cfg.merge_from_dict(_cfg_options(f'model.init_cfg.checkpoint={url}',
+                                     'model.init_cfg.mapping=None',
+                                     'model.init_cfg.prefix=backbone.'))
+    model = MODELS.build(cfg.model)
     model.init_weights()
     loaded = model.backbone.state_dict()
     assert set(loaded) == {k[len('backbone.'):] for k in state if k.startswith('backbone.')}
@@ -423,3 +445,28 @@ def test_initialiser_arguments_are_checked():
     init = PretrainedMapped(checkpoint='x.pth', module='nope')
     with pytest.raises(CheckpointError, match="no sub-module 'nope'"):
         init(torch.nn.Conv2d(1, 1, 1))
+
+
+def _load_script(rel_path: str):
+    import importlib.util
+    path = osp.join(ROOT, rel_path)
+    spec = importlib.util.spec_from_file_location(osp.splitext(osp.basename(path))[0], path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_random_weight_tools_do_not_download(monkeypatch, capsys):
+    """The benchmark (without a checkpoint) and FLOPs tools strip the pretrained init."""
+    import mmcenternet.utils.download as download
+
+    def no_download(*args, **kwargs):
+        raise AssertionError('a random-weight tool tried to download pretrained weights')
+
+    monkeypatch.setattr(download, '_fetch', no_download)
+    r18 = osp.join(ROOT, 'configs', 'centernet', 'centernet_r18_8xb16-crop512-140e_coco.py')
+    bench = _load_script('tools/analysis_tools/benchmark.py')
+    assert bench.build_model(Config.fromfile(r18), None, 'cpu') is not None
+    flops = _load_script('tools/analysis_tools/get_flops.py')
+    assert flops.main([r18, '--shape', '32', '32']) == 0
+    assert 'Flops' in capsys.readouterr().out
