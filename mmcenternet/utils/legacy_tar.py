@@ -9,7 +9,8 @@ pickled ``(key, storage key, tensor type)`` then its sizes, strides and storage
 offset as raw integers) and ``storages`` (per storage: a pickled
 ``(key, location, storage type)`` then its element count and raw bytes,
 followed by a pickled list of storage views). This is how torch's
-``serialization._legacy_load`` reads them.
+``serialization._legacy_load`` reads them (torch's ``hub.py`` itself notes that "our
+legacy serialization format was in tar. E.g. resnet18-5c106cde.pth").
 
 ``torch.load(..., weights_only=True)`` refuses this format outright ("Cannot
 use weights_only=True with files saved in the legacy .tar format"), and this
