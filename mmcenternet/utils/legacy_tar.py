@@ -132,13 +132,18 @@ def _read_exact(stream: BinaryIO, size: int, what: str) -> bytes:
     return data
 
 
+def _read_count(stream: BinaryIO, what: str) -> int:
+    """The pickled record count that starts the ``storages`` / ``tensors`` members."""
+    count = _unpickle(stream)
+    if not isinstance(count, int) or count < 0:
+        raise LegacyTarError(f'bad {what} count {count!r}')
+    return count
+
+
 def _read_storages(stream: BinaryIO) -> Dict[int, torch.Tensor]:
     """The ``storages`` member: key -> flat tensor over the storage's data."""
     storages: Dict[int, torch.Tensor] = {}
-    count = _unpickle(stream)
-    if not isinstance(count, int) or count < 0:
-        raise LegacyTarError(f'bad storage count {count!r}')
-    for _ in range(count):
+    for _ in range(_read_count(stream, 'storage')):
         record = _unpickle(stream)
         if not (isinstance(record, tuple) and len(record) == 3
                 and isinstance(record[2], _StorageType)):
@@ -167,10 +172,7 @@ def _read_tensors(stream: BinaryIO,
                   storages: Mapping[int, torch.Tensor]) -> Dict[int, torch.Tensor]:
     """The ``tensors`` member: key -> tensor viewing its storage."""
     tensors: Dict[int, torch.Tensor] = {}
-    count = _unpickle(stream)
-    if not isinstance(count, int) or count < 0:
-        raise LegacyTarError(f'bad tensor count {count!r}')
-    for _ in range(count):
+    for _ in range(_read_count(stream, 'tensor')):
         record = _unpickle(stream)
         if not (isinstance(record, tuple) and len(record) == 3):
             raise LegacyTarError(f'bad tensor record {record!r}')

@@ -83,6 +83,55 @@ def test_torchvision_resnet_builder_matches_official_networks():
         assert built == expected
 
 
+@pytest.mark.parametrize('py2', [False, True], ids=['py3', 'py2'])
+def test_legacy_tar_writer_and_reader_agree_with_torch(py2, tmp_path):
+    """The synthetic PyTorch 0.1 .tar files are what torch's own legacy reader reads, and our
+    weights-only reader returns the same tensors (keys, order, dtypes, values)."""
+    from mmcenternet.utils.checkpoint import safe_torch_load
+    state = random_state(torchvision_resnet_shapes(18, width=4), seed=11)
+    state['bn1.num_batches_tracked'] = torch.tensor(7)  # an int64 0-dim tensor too
+    path = tmp_path / 'legacy.pth'
+    path.write_bytes(legacy_tar_bytes(state, py2=py2))
+    # Oracle only: torch's full unpickler on a file this test has just written (trusted);
+    # downloaded files are never loaded this way.
+    oracle = torch.load(path, weights_only=False)
+    ours = safe_torch_load(str(path))
+    for loaded in (oracle, ours):
+        assert list(loaded) == list(state)
+        for key, value in state.items():
+            assert loaded[key].dtype == value.dtype and torch.equal(loaded[key], value), key
+    with pytest.raises(Exception, match='legacy .tar format'):
+        torch.load(path, weights_only=True)  # why the project needs its own reader
+
+
+def test_legacy_tar_refuses_pickled_modules_and_broken_records(tmp_path):
+    """A whole pickled model (PyTorch 0.1 persisted module classes as ``(class, source file,
+    source)`` ids) and unknown storage types are refused with a one-line error."""
+    import io
+    import pickle
+
+    from mmcenternet.utils.checkpoint import safe_torch_load
+    path = tmp_path / 'model.pth'
+    container = object()
+    for pid, message in (((torch.nn.Conv2d, 'conv.py', 'src'),
+                          r'refused to unpickle torch\.nn\.modules\.conv\.Conv2d'),
+                         (('Conv2d', 'conv.py', 'src'), 'a pickled nn.Module class')):
+
+        class _ModulePid(pickle._Pickler):
+            def persistent_id(self, obj, pid=pid):
+                return pid if obj is container else None
+
+        buf = io.BytesIO()
+        _ModulePid(buf, protocol=2).dump({'model': container})
+        path.write_bytes(legacy_tar_bytes({'w': torch.zeros(2)}, main_pickle=buf.getvalue()))
+        with pytest.raises(CheckpointError, match=message):
+            safe_torch_load(str(path))
+    good = legacy_tar_bytes({'w': torch.zeros(2)})
+    path.write_bytes(good.replace(b'FloatStorage', b'EvilXStorage'))
+    with pytest.raises(CheckpointError, match=r'refused to unpickle torch\.EvilXStorage'):
+        safe_torch_load(str(path))
+
+
 LAYOUTS = {
     # name: (config, source key -> shape, mapping, prefix)
     'torchvision_resnet18': ('centernet_r18_8xb16-crop512-140e_coco.py',
