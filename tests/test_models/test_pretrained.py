@@ -465,11 +465,18 @@ def test_malicious_download_never_runs_code(kind, server, tmp_path):
     assert not marker.exists()
 
 
-def test_missing_local_extremenet_says_where_to_get_it():
+def test_missing_local_extremenet_says_where_to_get_it(sources):
     model = MODELS.build(_hg_cfg().model)
     with pytest.raises(CheckpointNotFoundError, match=r'ExtremeNet_500000\.pth.*does not '
                                                       r'exist.*Google Drive.*CornerNet'):
         model.init_weights()
+    # once the file is there, calling init_weights again loads it (the failure is not final)
+    state, data = sources['extremenet']
+    os.makedirs(_cache_dir(), exist_ok=True)
+    with open(osp.join(_cache_dir(), 'ExtremeNet_500000.pth'), 'wb') as f:
+        f.write(data)
+    model.init_weights()
+    _check_hourglass(model, state)
 
 
 # ------------------------------------------------------------------------------ switches

@@ -251,17 +251,25 @@ class LatePretrainedInitMixin:
                 sub_module._params_init_info = info
         original = self.init_cfg
         early = [cfg for cfg in init_cfgs if not _is_late(cfg)]
-        self.init_cfg = early or None
         try:
-            super().init_weights()
+            self.init_cfg = early or None
+            try:
+                super().init_weights()
+            finally:
+                self.init_cfg = original
+            try:
+                # The class itself as ``type``: no default scope is needed to find it.
+                initialize(self, [dict(cfg, type=PretrainedMapped) for cfg in late])
+            except BaseException:
+                self._is_init = False  # a retry (e.g. once the file is there) runs it all
+                raise
+            if top_level:
+                self._dump_init_info()
         finally:
-            self.init_cfg = original
-        # The class itself as ``type``, so that no default scope is needed to find it.
-        initialize(self, [dict(cfg, type=PretrainedMapped) for cfg in late])
-        if top_level:
-            self._dump_init_info()
-            for sub_module in self.modules():
-                del sub_module._params_init_info
+            if top_level:
+                for sub_module in self.modules():
+                    if hasattr(sub_module, '_params_init_info'):
+                        del sub_module._params_init_info
 
 
 def strip_pretrained_init(model_cfg: Any) -> List[str]:
