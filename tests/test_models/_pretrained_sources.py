@@ -35,7 +35,7 @@ import struct
 import tarfile
 import threading
 from collections import OrderedDict
-from typing import Callable, Dict, Mapping, Optional, Sequence, Tuple
+from typing import Callable, Dict, Mapping, Optional, Tuple
 
 import torch
 from torch import nn
@@ -202,7 +202,7 @@ class _LegacyPickler(pickle._Pickler):
     dispatch[_Py2Str] = _save_py2_str
 
 
-def _dump(obj, py2: bool, persistent: Optional[Callable] = None) -> bytes:
+def _dump(obj, persistent: Optional[Callable] = None) -> bytes:
     buf = io.BytesIO()
     _LegacyPickler(buf, persistent).dump(obj)
     return buf.getvalue()
@@ -226,24 +226,24 @@ def legacy_tar_bytes(state: Mapping[str, torch.Tensor], py2: bool = False,
     keys = {id(t): 1000 + 16 * i for i, t in enumerate(state.values())}
     ordered = OrderedDict((text(k), v) for k, v in state.items())
     sys_info = _dump(dict(protocol_version=1000, little_endian=True,
-                          type_sizes=dict(short=2, int=4, long=8)), py2)
+                          type_sizes=dict(short=2, int=4, long=8)))
     body = main_pickle if main_pickle is not None else _dump(
-        ordered, py2, lambda o: text(str(keys[id(o)])) if torch.is_tensor(o) else None)
+        ordered, lambda o: text(str(keys[id(o)])) if torch.is_tensor(o) else None)
     tensors, storages = io.BytesIO(), io.BytesIO()
-    tensors.write(_dump(len(state), py2))
-    storages.write(_dump(len(state), py2))
+    tensors.write(_dump(len(state)))
+    storages.write(_dump(len(state)))
     for tensor in state.values():
         key = keys[id(tensor)]
         storage_name, tensor_name = _LEGACY_TYPES[tensor.dtype]
         flat = tensor.detach().contiguous().reshape(-1)
-        tensors.write(_dump((key, key + 1, getattr(torch, tensor_name)), py2))
+        tensors.write(_dump((key, key + 1, getattr(torch, tensor_name))))
         tensors.write(struct.pack('<i', tensor.dim()) + b'\0' * 4)
         tensors.write(struct.pack(f'<{tensor.dim()}q', *tensor.shape))
         strides = torch.empty(tensor.shape).stride() if tensor.dim() else ()
         tensors.write(struct.pack(f'<{tensor.dim()}q', *strides) + struct.pack('<q', 0))
-        storages.write(_dump((key + 1, text('cpu'), getattr(torch, storage_name)), py2))
+        storages.write(_dump((key + 1, text('cpu'), getattr(torch, storage_name))))
         storages.write(struct.pack('<q', flat.numel()) + flat.numpy().tobytes())
-    storages.write(_dump([], py2))
+    storages.write(_dump([]))
     out = io.BytesIO()
     with tarfile.open(fileobj=out, mode='w:', format=tarfile.PAX_FORMAT) as tar:
         for name, data in (('sys_info', sys_info), ('pickle', body),
@@ -350,11 +350,3 @@ def hourglass_size_cfg(size: Mapping) -> dict:
 
 def prefixed(state: Mapping[str, torch.Tensor], prefix: str) -> 'OrderedDict':
     return OrderedDict((prefix + k, v) for k, v in state.items())
-
-
-def shapes_of(state: Mapping[str, torch.Tensor]) -> Shapes:
-    return OrderedDict((k, tuple(v.shape)) for k, v in state.items())
-
-
-def drop(state: Mapping, keys: Sequence[str]) -> 'OrderedDict':
-    return OrderedDict((k, v) for k, v in state.items() if k not in keys)

@@ -22,7 +22,8 @@ from mmengine.config import Config
 from test_tools._official_centernet import OfficialHourglass, OfficialPoseResNet
 
 from mmcenternet.models.utils import map_pretrained_backbone, strip_pretrained_init
-from mmcenternet.models.utils.pretrained import SKIP_PRETRAINED_ENV, PretrainedMapped
+from mmcenternet.models.utils.pretrained import (OFFICIAL_PRETRAINED, SKIP_PRETRAINED_ENV,
+                                                PretrainedMapped)
 from mmcenternet.registry import MODELS
 from mmcenternet.utils.checkpoint import CheckpointError, CheckpointNotFoundError
 
@@ -280,6 +281,17 @@ def test_config_initialises_backbone_from_official_source(path, server, sources)
                 assert k not in state and v.item() == 0
             else:
                 assert torch.equal(v, state[k]), k
+
+
+@pytest.mark.parametrize('path', CONFIGS, ids=osp.basename)
+def test_config_defaults_are_the_official_sources(path):
+    """Each config's default is what the official code loads for its backbone."""
+    cfg = Config.fromfile(path)
+    backbone = cfg.model.backbone
+    source = {'mmdet.ResNet': f"resnet{backbone.get('depth')}", 'DLA': 'dla34',
+              'mmdet.HourglassNet': 'extremenet'}[backbone.type]
+    init = {k: v for k, v in cfg.model.init_cfg.items() if k not in ('type', 'module')}
+    assert init == OFFICIAL_PRETRAINED[source]
 
 
 def test_quickstart_stays_from_scratch_and_offline():

@@ -9,7 +9,7 @@ from .loss_guard import LossGuardMixin
 
 
 @MODELS.register_module()
-class CenterNet(LatePretrainedInitMixin, LossGuardMixin, SingleStageDetector):
+class CenterNet(LossGuardMixin, LatePretrainedInitMixin, SingleStageDetector):
     """CenterNet ("Objects as Points"): backbone -> (neck) -> :class:`CenterNetHead`.
 
     mmdet's single-stage flow is all it needs; the task lives in the head's branches and
