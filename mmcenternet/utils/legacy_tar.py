@@ -205,8 +205,10 @@ def is_legacy_tar_checkpoint(source: Union[str, os.PathLike, BinaryIO]) -> bool:
 
     A file object is rewound to where it was.
     """
-    position = None if isinstance(source, (str, os.PathLike)) else source.tell()
+    position = None
     try:
+        if not isinstance(source, (str, os.PathLike)):
+            position = source.tell()  # not seekable: torch.load will say what is wrong
         with _open_tar(source) as tar:
             first = tar.next()
         # The first member decides, so that a truncated archive is reported as such.
