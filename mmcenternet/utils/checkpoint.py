@@ -339,15 +339,34 @@ def _wrap_remote_loader(loader: Callable) -> Callable:
     return safe_loader
 
 
+def _safe_http_loader(filename: str, map_location: MapLocation = None) -> Any:
+    """mmengine ``CheckpointLoader`` scheme for http(s) URLs.
+
+    The length-checked, cached download of :mod:`mmcenternet.utils.download`
+    (same cache folder as mmengine's), loaded by :func:`safe_torch_load`, so
+    that PyTorch 0.1 ``.tar`` files load too and a truncated transfer is never
+    cached. No hash check, as mmengine's own http loader.
+    """
+    from .download import load_pretrained_checkpoint  # it imports this module
+    return load_pretrained_checkpoint(filename, check_hash=False,
+                                      map_location=map_location)
+
+
+_safe_http_loader.__name__ = 'load_from_http'  # mmengine logs name[10:]
+setattr(_safe_http_loader, _SAFE_MARK, True)
+
+
 def install_safe_checkpoint_loaders() -> None:
     """Route mmengine's checkpoint loading through weights-only loaders.
 
     Replaces the local-file scheme of ``mmengine.runner.CheckpointLoader``
-    with :func:`safe_torch_load` (clear :class:`CheckpointError` messages)
-    and wraps every other registered scheme (http, torchvision://,
-    open-mmlab://, s3://, ...) so its ``torch.load`` runs with
-    ``weights_only=True``. This covers ``Runner.resume``, ``load_from`` and
-    ``Pretrained`` init. Idempotent.
+    with :func:`safe_torch_load` (clear :class:`CheckpointError` messages),
+    the http(s) scheme with the checked download of
+    :mod:`mmcenternet.utils.download` (then :func:`safe_torch_load`), and
+    wraps every other registered scheme (torchvision://, open-mmlab://,
+    s3://, ...) so its ``torch.load`` runs with ``weights_only=True``. This
+    covers ``Runner.resume``, ``load_from`` and ``Pretrained`` init.
+    Idempotent.
     """
     from mmengine.runner.checkpoint import CheckpointLoader
     allow_mmengine_checkpoint_globals()
@@ -355,8 +374,12 @@ def install_safe_checkpoint_loaders() -> None:
     for prefix, loader in list(CheckpointLoader._schemes.items()):
         if getattr(loader, _SAFE_MARK, False):
             continue
-        new = _safe_local_loader if prefix == '' else _wrap_remote_loader(
-            loader)
+        if prefix == '':
+            new = _safe_local_loader
+        elif prefix in ('http://', 'https://'):
+            new = _safe_http_loader
+        else:
+            new = _wrap_remote_loader(loader)
         CheckpointLoader.register_scheme(prefix, new, force=True)
 
 

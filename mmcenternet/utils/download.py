@@ -9,7 +9,9 @@ Why not mmengine's ``http://`` loader (``torch.hub.load_state_dict_from_url``): 
 checks the length of the download nor (as mmengine calls it) the SHA-256 prefix in the file
 name, so a truncated transfer is cached under the final name and every later run fails on it;
 and it calls ``torch.load`` directly, which cannot read the legacy ``.tar`` format of the
-official ImageNet ResNets with ``weights_only=True``. Here a download goes to a temporary file,
+official ImageNet ResNets with ``weights_only=True``. (``install_safe_checkpoint_loaders``
+replaces mmengine's http(s) scheme with this download too, so ``load_from`` and
+``Pretrained`` URLs get the same checks, without the hash check.) Here a download goes to a temporary file,
 its length is checked against ``Content-Length`` and its SHA-256 against the hash in the name
 (``resnet18-5c106cde.pth``: the first hex digits of the SHA-256, the convention of
 ``torch.hub`` that the official code's ``model_zoo.load_url`` enforced), and only then is it

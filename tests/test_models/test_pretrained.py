@@ -396,6 +396,20 @@ def test_download_is_cached(server):
     assert os.listdir(_cache_dir()) == [name]
 
 
+def test_mmengine_http_scheme_uses_the_checked_download(server):
+    """``load_from`` / ``Pretrained`` URLs go through the same download: the official .tar
+    files load, and a truncated transfer is an error that caches nothing."""
+    from mmengine.runner.checkpoint import CheckpointLoader
+    state = random_state(torchvision_resnet_shapes(18, width=4), seed=12)
+    data = legacy_tar_bytes(state)
+    loaded = CheckpointLoader.load_checkpoint(server.add('mm_http.pth', data))
+    assert list(loaded) == list(state) and all(torch.equal(loaded[k], state[k]) for k in state)
+    assert os.listdir(_cache_dir()) == ['mm_http.pth']
+    with pytest.raises(CheckpointError, match='download truncated'):
+        CheckpointLoader.load_checkpoint(server.add('mm_http_half.pth', data, 'truncated'))
+    assert os.listdir(_cache_dir()) == ['mm_http.pth']
+
+
 # ------------------------------------------------------------------------------ errors
 def _init_small_r18(server, state=None, data=None, name=None, mode='ok') -> torch.nn.Module:
     if data is None:
