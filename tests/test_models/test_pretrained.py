@@ -410,6 +410,28 @@ def test_mmengine_http_scheme_uses_the_checked_download(server):
     assert os.listdir(_cache_dir()) == ['mm_http.pth']
 
 
+@pytest.mark.parametrize('local_rank', [0, 1])
+def test_distributed_ranks_meet_at_one_barrier(local_rank, monkeypatch, server):
+    """Every rank calls the barrier exactly once, cached file or not (no deadlock); local
+    rank 0 downloads, the others read the cache."""
+    import mmengine.dist
+
+    import mmcenternet.utils.download as download
+    calls = []
+    monkeypatch.setattr(download, '_local_rank', lambda: (local_rank, 2))
+    monkeypatch.setattr(mmengine.dist, 'barrier', lambda: calls.append(1))
+    data = b'x' * 100
+    url = server.add(f'rank{local_rank}.bin', data)
+    if local_rank == 1:  # as if rank 0 had just downloaded it
+        os.makedirs(_cache_dir(), exist_ok=True)
+        with open(osp.join(_cache_dir(), f'rank{local_rank}.bin'), 'wb') as f:
+            f.write(data)
+    path, downloaded = download.download_to_cache(url)
+    assert calls == [1] and downloaded == (local_rank == 0)
+    assert server.hits.get(f'rank{local_rank}.bin', 0) == (1 if local_rank == 0 else 0)
+    assert open(path, 'rb').read() == data
+
+
 # ------------------------------------------------------------------------------ errors
 def _init_small_r18(server, state=None, data=None, name=None, mode='ok') -> torch.nn.Module:
     if data is None:
