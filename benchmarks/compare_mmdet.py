@@ -66,8 +66,10 @@ def mmdet_config_path() -> str:
 
 def our_model_cfg(cfg: Config) -> dict:
     """Our model config, with the official (non-mmdet) decoding: top-100, no NMS."""
+    from mmcenternet.models.utils import strip_pretrained_init
     model_cfg = copy.deepcopy(cfg.model)
     model_cfg.test_cfg = dict(score_thr=0, nms=None)
+    strip_pretrained_init(model_cfg)  # both models get the same random weights anyway
     return model_cfg
 
 

@@ -17,3 +17,18 @@ def _register_modules():
 @pytest.fixture(scope='session')
 def repo_root() -> str:
     return ROOT
+
+
+@pytest.fixture(scope='session', autouse=True)
+def _no_pretrained_downloads():
+    """Building a config never downloads pretrained weights in the test suite: the
+    ``PretrainedMapped`` initialiser is skipped (with a warning). The pretrained path itself
+    is tested against a local server (tests/test_models/test_pretrained.py)."""
+    from mmcenternet.models.utils.pretrained import SKIP_PRETRAINED_ENV
+    saved = os.environ.get(SKIP_PRETRAINED_ENV)
+    os.environ[SKIP_PRETRAINED_ENV] = '1'
+    yield
+    if saved is None:
+        os.environ.pop(SKIP_PRETRAINED_ENV, None)
+    else:
+        os.environ[SKIP_PRETRAINED_ENV] = saved

@@ -1,6 +1,6 @@
 # Official ctdet hourglass on COCO: 40.3 AP / 42.2 flip / 45.1 multi-scale.
 # Official run (experiments/ctdet_coco_hg.sh): batch 24, lr 2.5e-4, 50 epochs, drop at 40;
-# initialised from the ExtremeNet/CornerNet model (load it with load_from).
+# the backbone starts from the ExtremeNet model (see the base model config and README.md).
 _base_ = [
     '../_base_/models/centernet_hg104.py', '../_base_/datasets/coco_detection.py',
     '../_base_/schedules/schedule_50e.py', '../_base_/default_runtime.py'

@@ -6,7 +6,9 @@ _base_ = [
 ]
 model = dict(
     backbone=dict(depth=101),
-    neck=dict(in_channels=2048))
+    neck=dict(in_channels=2048),
+    # resnet_dcn.py model_urls['resnet101'] (torchvision ImageNet, PyTorch 0.1 .tar file)
+    init_cfg=dict(checkpoint='https://download.pytorch.org/models/resnet101-5d3b4d8f.pth'))
 train_dataloader = dict(batch_size=12)
 optim_wrapper = dict(optimizer=dict(type='Adam', lr=3.75e-4))
 auto_scale_lr = dict(base_batch_size=96)

@@ -2,7 +2,10 @@
 
 Loading
     Every checkpoint is unpickled with ``torch.load(..., weights_only=True)``:
-    a checkpoint downloaded from anywhere must not be able to run code. The
+    a checkpoint downloaded from anywhere must not be able to run code. Files
+    in PyTorch 0.1's ``.tar`` format (which ``weights_only`` refuses; the
+    official ImageNet ResNets are such files) are read by
+    :mod:`mmcenternet.utils.legacy_tar` with an equally restricted unpickler. The
     few non-tensor types that an mmengine 0.10.7 ``Runner`` checkpoint holds
     (the message hub's ``HistoryBuffer``, numpy arrays, dtypes and scalars)
     are put on torch's allow-list by :func:`allow_mmengine_checkpoint_globals`.
@@ -33,6 +36,9 @@ from typing import Any, Callable, Iterator, Mapping, Optional, Union
 import numpy as np
 import torch
 from torch import nn
+
+from .legacy_tar import (LegacyTarError, is_legacy_tar_checkpoint,
+                         load_legacy_tar_checkpoint)
 
 __all__ = [
     'CheckpointError', 'CheckpointNotFoundError',
@@ -256,8 +262,16 @@ def safe_torch_load(source: Union[str, os.PathLike, io.IOBase],
         source = path
     name = name or '<checkpoint>'
     try:
-        checkpoint = torch.load(
-            source, map_location=map_location, weights_only=True)
+        if is_legacy_tar_checkpoint(source):
+            # PyTorch 0.1's tar format (the official ImageNet ResNets), which
+            # torch.load refuses with weights_only=True: read by our own
+            # restricted unpickler instead.
+            checkpoint = load_legacy_tar_checkpoint(source, map_location)
+        else:
+            checkpoint = torch.load(
+                source, map_location=map_location, weights_only=True)
+    except LegacyTarError as exc:
+        raise CheckpointError(f'{name}: legacy .tar checkpoint: {exc}.') from exc
     except CheckpointError:
         raise
     except Exception as exc:  # noqa: BLE001 - translated and chained below
@@ -325,15 +339,34 @@ def _wrap_remote_loader(loader: Callable) -> Callable:
     return safe_loader
 
 
+def _safe_http_loader(filename: str, map_location: MapLocation = None) -> Any:
+    """mmengine ``CheckpointLoader`` scheme for http(s) URLs.
+
+    The length-checked, cached download of :mod:`mmcenternet.utils.download`
+    (same cache folder as mmengine's), loaded by :func:`safe_torch_load`, so
+    that PyTorch 0.1 ``.tar`` files load too and a truncated transfer is never
+    cached. No hash check, as mmengine's own http loader.
+    """
+    from .download import load_pretrained_checkpoint  # it imports this module
+    return load_pretrained_checkpoint(filename, check_hash=False,
+                                      map_location=map_location)
+
+
+_safe_http_loader.__name__ = 'load_from_http'  # mmengine logs name[10:]
+setattr(_safe_http_loader, _SAFE_MARK, True)
+
+
 def install_safe_checkpoint_loaders() -> None:
     """Route mmengine's checkpoint loading through weights-only loaders.
 
     Replaces the local-file scheme of ``mmengine.runner.CheckpointLoader``
-    with :func:`safe_torch_load` (clear :class:`CheckpointError` messages)
-    and wraps every other registered scheme (http, torchvision://,
-    open-mmlab://, s3://, ...) so its ``torch.load`` runs with
-    ``weights_only=True``. This covers ``Runner.resume``, ``load_from`` and
-    ``Pretrained`` init. Idempotent.
+    with :func:`safe_torch_load` (clear :class:`CheckpointError` messages),
+    the http(s) scheme with the checked download of
+    :mod:`mmcenternet.utils.download` (then :func:`safe_torch_load`), and
+    wraps every other registered scheme (torchvision://, open-mmlab://,
+    s3://, ...) so its ``torch.load`` runs with ``weights_only=True``. This
+    covers ``Runner.resume``, ``load_from`` and ``Pretrained`` init.
+    Idempotent.
     """
     from mmengine.runner.checkpoint import CheckpointLoader
     allow_mmengine_checkpoint_globals()
@@ -341,8 +374,12 @@ def install_safe_checkpoint_loaders() -> None:
     for prefix, loader in list(CheckpointLoader._schemes.items()):
         if getattr(loader, _SAFE_MARK, False):
             continue
-        new = _safe_local_loader if prefix == '' else _wrap_remote_loader(
-            loader)
+        if prefix == '':
+            new = _safe_local_loader
+        elif prefix in ('http://', 'https://'):
+            new = _safe_http_loader
+        else:
+            new = _wrap_remote_loader(loader)
         CheckpointLoader.register_scheme(prefix, new, force=True)
 
 

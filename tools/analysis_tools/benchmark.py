@@ -74,8 +74,12 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def build_model(cfg, checkpoint: Optional[str], device: str) -> torch.nn.Module:
     """The config's detector with the checkpoint's (or initial) weights, on ``device``."""
+    from mmcenternet.models.utils import strip_pretrained_init
     from mmcenternet.registry import MODELS
-    model = MODELS.build(cfg.model)
+    model_cfg = copy.deepcopy(cfg.model)
+    if not checkpoint:
+        strip_pretrained_init(model_cfg)  # random weights suffice for timing: no download
+    model = MODELS.build(model_cfg)
     if checkpoint:
         from mmcenternet.utils.checkpoint import load_checkpoint_strict
         load_checkpoint_strict(model, checkpoint, map_location='cpu')

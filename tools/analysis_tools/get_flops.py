@@ -118,6 +118,8 @@ def run(args: argparse.Namespace) -> int:
         cfg.merge_from_dict(args.cfg_options)
     register_all_modules(init_default_scope=False)
     from mmcenternet.registry import MODELS
+    from mmcenternet.models.utils import strip_pretrained_init
+    strip_pretrained_init(cfg.model)  # FLOPs need no pretrained weights (nor a download)
     with DefaultScope.overwrite_default_scope(cfg.get('default_scope', 'mmcenternet')):
         model = MODELS.build(cfg.model)
         model.init_weights()

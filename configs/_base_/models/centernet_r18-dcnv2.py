@@ -44,4 +44,11 @@ model = dict(
                      radius_mode='official', min_overlap=0.7),
         decoder=dict(type='CTDetDecoder', topk=100, kernel=3, stride=4)),
     train_cfg=None,
-    test_cfg=dict(score_thr=0, nms=None))
+    test_cfg=dict(score_thr=0, nms=None),
+    # The official init: torchvision's ImageNet ResNet-18, the URL that msra_resnet.py and
+    # resnet_dcn.py load (a PyTorch 0.1 .tar file, read weights-only), mapped onto the
+    # backbone and loaded strictly after every other initialisation. Other sources and the
+    # cache folder: configs/centernet/README.md. Configs that train from scratch set None.
+    init_cfg=dict(type='PretrainedMapped',
+                  checkpoint='https://download.pytorch.org/models/resnet18-5c106cde.pth',
+                  mapping='torchvision_resnet', module='backbone'))

@@ -5,9 +5,10 @@ authors' ``dla.py``) name for name: ``base_layer``, ``level0`` ... ``level5``; e
 holds ``tree1``, ``tree2``, optionally ``root``, ``project`` (1x1 conv + BN) and a parameter-free
 ``downsample`` (max-pool). An official CenterNet checkpoint therefore maps onto this backbone by
 replacing the ``base.`` prefix with ``backbone.`` (see
-``mmcenternet.models.utils.official_ckpt``), and the DLA authors' ImageNet checkpoints
-(``dla34-ba72cf86.pth``) load directly with ``init_cfg=dict(type='Pretrained', ...)`` (their
-extra ``fc.*`` keys are reported as unexpected and ignored).
+``mmcenternet.models.utils.official_ckpt``), and the DLA authors' ImageNet checkpoint
+(``dla34-ba72cf86.pth``) has these names without a prefix, plus the classifier ``fc.*``: the
+DLA configs load it strictly with the detector-level ``PretrainedMapped`` initialiser
+(``mapping='dla34_imagenet'``, which drops ``fc``).
 """
 from typing import Dict, List, Optional, Sequence, Tuple
 
@@ -182,8 +183,8 @@ class DLA(BaseModule):
             (parameters and BN statistics); -1 freezes nothing.
         norm_cfg: Normalisation layer config (official: BN, momentum 0.1).
         norm_eval: Keep BN layers in eval mode during training.
-        init_cfg: mmengine initialisation config, e.g.
-            ``dict(type='Pretrained', checkpoint='dla34-ba72cf86.pth')``.
+        init_cfg: mmengine initialisation config. The official ImageNet weights are loaded by
+            the detector's ``init_cfg`` (``PretrainedMapped``, see the DLA configs).
     """
 
     arch_settings: Dict[int, Tuple[Tuple[int, ...], Tuple[int, ...]]] = {

@@ -4,16 +4,21 @@ from typing import Optional, Union
 from mmdet.models.detectors.single_stage import SingleStageDetector
 
 from mmcenternet.registry import MODELS
+from ..utils.pretrained import LatePretrainedInitMixin
 from .loss_guard import LossGuardMixin
 
 
 @MODELS.register_module()
-class CenterNet(LossGuardMixin, SingleStageDetector):
+class CenterNet(LossGuardMixin, LatePretrainedInitMixin, SingleStageDetector):
     """CenterNet ("Objects as Points"): backbone -> (neck) -> :class:`CenterNetHead`.
 
     mmdet's single-stage flow is all it needs; the task lives in the head's branches and
     its encoder/decoder pair. For Hourglass the backbone returns one map per stack and no
     neck is used.
+
+    A ``PretrainedMapped`` entry of ``init_cfg`` (the official recipes' pretrained backbones,
+    ``module='backbone'``) is applied after every sub-module's own initialisation
+    (:class:`~mmcenternet.models.utils.LatePretrainedInitMixin`).
 
     Args:
         non_finite_loss: What a training step does when a loss term is NaN or

@@ -291,3 +291,76 @@ def convert_official_state_dict(
     if dropped:
         warnings.warn(f'dropped {len(dropped)} unused official key(s): {dropped}')
     return converted
+
+
+# ---------------------------------------------------------------------------------------------
+# Pretrained backbones of the official recipes (ImageNet ResNet / DLA-34, ExtremeNet/CornerNet)
+# ---------------------------------------------------------------------------------------------
+#: Keys of the ExtremeNet / CornerNet Hourglass checkpoints outside the backbone: ExtremeNet's
+#: heads (``t_heats`` ... ``ct_heats``, ``t_regrs`` ...; ``hm_t`` ... / ``reg_t`` ... after the
+#: official ``convert_hourglass_weight.py``) and CornerNet's (``tl_cnvs`` corner pooling,
+#: ``tl_heats``, ``tl_tags``, ``tl_regrs`` and the ``br_`` ones). The official CenterNet loads
+#: none of them (its heads are named ``hm``/``wh``/``reg``).
+_HOURGLASS_HEAD_PATTERNS: Tuple[str, ...] = (
+    r'^(?:t|l|b|r|ct)_(?:heats|regrs)\.',
+    r'^(?:hm|reg)_(?:t|l|b|r|c)\.',
+    r'^(?:tl|br)_(?:cnvs|heats|tags|regrs)\.',
+)
+
+#: Pretrained source layout -> (key prefix added before mapping, mappers, dropped patterns).
+PRETRAINED_MAPPINGS: Dict[str, Tuple[str, Callable[[], List[KeyMapper]], Tuple[str, ...]]] = {
+    # torchvision ImageNet ResNet (``resnet18-5c106cde.pth``): torchvision names, ``fc`` dropped
+    'torchvision_resnet': ('', _resnet_mappers, _DROPPED_PATTERNS['resnet']),
+    # DLA authors' ImageNet DLA-34 (``dla34-ba72cf86.pth``): the official ``base`` without the
+    # ``base.`` prefix, ``fc`` dropped
+    'dla34_imagenet': ('base.', _dla_mappers, _DROPPED_PATTERNS['dla']),
+    # ExtremeNet / CornerNet (``exkp`` / ``kp``, 2 stacks) -> mmdet ``HourglassNet``
+    'extremenet': ('', _hourglass_mappers, _HOURGLASS_HEAD_PATTERNS),
+}
+
+
+def map_pretrained_backbone(
+        state_dict: Mapping[str, torch.Tensor],
+        mapping: str) -> Tuple['OrderedDict[str, torch.Tensor]', List[str]]:
+    """Maps a pretrained checkpoint of an official source onto our backbone's key names.
+
+    Reuses the official-checkpoint mappers above: the ImageNet ResNet keys are the official
+    ``res``/``resdcn`` backbone keys, the DLA ImageNet keys are the official ``base.*`` keys
+    without the prefix, and ExtremeNet / CornerNet share the official ``hourglass`` backbone.
+
+    Args:
+        state_dict: The source state dict (``module.`` prefixes allowed).
+        mapping: A key of :data:`PRETRAINED_MAPPINGS`.
+
+    Returns:
+        ``(state, dropped)``: the tensors under the backbone's own names (without
+        ``backbone.``), and the source keys dropped as known non-backbone parts (classifier,
+        detection heads).
+
+    Raises:
+        ConversionError: An unknown mapping, or keys that are neither backbone keys nor known
+            non-backbone parts (all listed).
+    """
+    if mapping not in PRETRAINED_MAPPINGS:
+        raise ConversionError(f'unknown pretrained mapping {mapping!r}; known: '
+                              f'{sorted(PRETRAINED_MAPPINGS)}')
+    add_prefix, make_mappers, drop = PRETRAINED_MAPPINGS[mapping]
+    mappers = make_mappers()
+    dropped_patterns = [re.compile(p) for p in drop]
+    state: 'OrderedDict[str, torch.Tensor]' = OrderedDict()
+    dropped, unmapped = [], []
+    for key, value in strip_module_prefix(state_dict).items():
+        key = add_prefix + key
+        if any(p.match(key) for p in dropped_patterns):
+            dropped.append(key[len(add_prefix):])
+            continue
+        new_key = next((out for out in (m(key) for m in mappers) if out is not None), None)
+        if new_key is None or not new_key.startswith('backbone.'):
+            unmapped.append(key[len(add_prefix):])
+            continue
+        state[new_key[len('backbone.'):]] = value
+    if unmapped:
+        raise ConversionError(
+            f'{len(unmapped)} key(s) are not part of a {mapping!r} backbone: '
+            f'{unmapped[:10]}{" ..." if len(unmapped) > 10 else ""}')
+    return state, dropped
