@@ -25,12 +25,18 @@ def parse_tool_args(parser, argv=None):
 
 
 def build_runner(cfg, launcher: str):
-    """The Runner of a tool's config, with gloo DDP when ``torchrun`` runs without CUDA."""
+    """The Runner of a tool's config, with gloo DDP when ``torchrun`` runs without CUDA.
+
+    ``mmcenternet.engine.CenterNetRunner`` (strict weight loading, exact resume, the DDP
+    loss guard, evaluation on the ground truth the dataset kept) unless the config names
+    a ``runner_type``.
+    """
     from mmengine.registry import RUNNERS
-    from mmengine.runner import Runner
+
+    from mmcenternet.engine.runner import CenterNetRunner
     if init_cpu_distributed(launcher):
         cfg.model_wrapper_cfg = cpu_ddp_wrapper_cfg(cfg)
-    return Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
+    return CenterNetRunner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
 
 
 def init_cpu_distributed(launcher: str) -> bool:
