@@ -58,7 +58,9 @@ _BUILDER_KEYS = frozenset({'constructor', 'paramwise_cfg',
 _LOOP_CFGS = frozenset({'train_cfg', 'val_cfg', 'test_cfg'})
 
 #: Top-level keys mmengine's Runner.from_cfg reads besides its arguments.
-_EXTRA_TOP_LEVEL = frozenset({'compile', 'gpu_ids', 'strategy'})
+_EXTRA_TOP_LEVEL = frozenset({'compile', 'gpu_ids', 'strategy',
+                              # mmcenternet.engine.CenterNetRunner.from_cfg
+                              'strict_load'})
 
 
 class ConfigError(ValueError):
@@ -160,7 +162,7 @@ def _constructor_params(cls: type) -> Optional[frozenset]:
         if '__init__' not in vars(klass):
             continue
         if klass is object:
-            return frozenset(names)
+            return frozenset(names - {'self'})
         try:
             params = inspect.signature(vars(klass)['__init__']).parameters
         except (TypeError, ValueError):
@@ -281,7 +283,10 @@ def _known_error(exc: BaseException) -> bool:
     """Whether ``exc`` is a user error to show without a traceback."""
     names = (('mmcenternet.utils.checkpoint', 'CheckpointError'),
              ('mmcenternet.models.detectors.loss_guard', 'NonFiniteLossError'),
-             ('mmcenternet.datasets.coco', 'DatasetError'))
+             ('mmcenternet.datasets.coco', 'DatasetError'),
+             ('mmcenternet.datasets.transforms.loading', 'ImageReadError'),
+             ('mmcenternet.utils.workdir_lock', 'WorkDirBusyError'),
+             ('mmcenternet.models.utils.official_ckpt', 'ConversionError'))
     known: list = [ConfigError, FileNotFoundError]
     for module_name, class_name in names:
         module = sys.modules.get(module_name)  # not loaded: cannot be raised
