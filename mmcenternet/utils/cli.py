@@ -287,7 +287,8 @@ def _known_error(exc: BaseException) -> bool:
              ('mmcenternet.datasets.transforms.loading', 'ImageReadError'),
              ('mmcenternet.utils.workdir_lock', 'WorkDirBusyError'),
              ('mmcenternet.models.utils.official_ckpt', 'ConversionError'))
-    known: list = [ConfigError, FileNotFoundError]
+    known: list = [ConfigError, FileNotFoundError, PermissionError,
+                   IsADirectoryError, NotADirectoryError]
     for module_name, class_name in names:
         module = sys.modules.get(module_name)  # not loaded: cannot be raised
         if module is not None and hasattr(module, class_name):
