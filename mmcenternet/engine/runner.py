@@ -42,8 +42,10 @@ from .hooks.deterministic_resume_hook import DeterministicResumeHook
 
 __all__ = ['CenterNetRunner', 'GUARDED_DDP']
 
-#: The DDP wrapper that carries the non-finite loss guard.
-GUARDED_DDP = 'mmcenternet.GuardedDistributedDataParallel'
+#: The DDP wrapper that carries the non-finite loss guard. mmengine's ``wrap_model``
+#: looks the type up in its root registry, which only reaches its direct children
+#: (``mmdet``), hence the two scopes.
+GUARDED_DDP = 'mmdet.mmcenternet.GuardedDistributedDataParallel'
 _PLAIN_DDP = ('MMDistributedDataParallel', 'mmengine.MMDistributedDataParallel')
 
 

@@ -193,7 +193,8 @@ def build_runner(work_dir: str,
                  model: Optional[nn.Module] = None,
                  extra_hooks: Optional[list] = None,
                  val: bool = False,
-                 noise: bool = False) -> CenterNetRunner:
+                 noise: bool = False,
+                 **runner_kwargs) -> CenterNetRunner:
     """A deterministic Runner: 4 iterations per epoch, a checkpoint each.
 
     Args:
@@ -207,6 +208,7 @@ def build_runner(work_dir: str,
         extra_hooks: Additional custom hooks.
         val: Validate after every epoch (best checkpoint on ``neg_mse``).
         noise: Random noise on the training samples (see module docstring).
+        **runner_kwargs: More ``Runner`` arguments (``launcher``, ...).
 
     Returns:
         The runner (not yet trained).
@@ -250,7 +252,8 @@ def build_runner(work_dir: str,
         experiment_name=f'tiny_{os.getpid()}_{next(_RUN_IDS)}',
         # the Runner makes its scope the current one: keep it ours so the
         # tests that run after this one still resolve mmcenternet types
-        default_scope='mmcenternet')
+        default_scope='mmcenternet',
+        **runner_kwargs)
 
 
 def main(argv=None) -> None:
