@@ -189,3 +189,67 @@ def test_train_broken_annotation_file(tools_train, capsys, monkeypatch,
                        f'train_dataloader.dataset.ann_file={ann}')
     assert code == 2 and 'Traceback' not in err
     assert f'{ann} is not valid JSON' in err and 'line 1 column 13' in err
+
+
+# ------------------------------------------- whole-config checks at start-up
+def _tool(script, capsys, monkeypatch, *argv):
+    monkeypatch.delenv('MMCN_DEBUG', raising=False)
+    monkeypatch.setattr(sys, 'argv', [script, *map(str, argv)])
+    with pytest.raises(SystemExit) as info:
+        runpy.run_path(os.path.join(ROOT, script), run_name='__main__')
+    return info.value.code, capsys.readouterr().err
+
+
+@pytest.fixture(scope='module')
+def tiny_toy(tmp_path_factory):
+    from test_tools.toy_workspace import make_workspace
+    tmp = tmp_path_factory.mktemp('cfgcheck')
+    return tmp, make_workspace(tmp, num_train=4, num_val=2, epochs=1)
+
+
+def test_class_count_mismatch_named_at_start_up(tiny_toy, capsys, monkeypatch):
+    """Before: the training failed deep in the focal loss (``size of tensor a (3) must
+    match the size of tensor b (4)``)."""
+    tmp, cfg = tiny_toy
+    work = tmp / 'classes'
+    code, err = _tool('tools/train.py', capsys, monkeypatch, cfg, '--work-dir', work,
+                      '--cfg-options', 'model.bbox_head.branches.heatmap.out_channels=3')
+    assert code == 2, err[-2000:]
+    assert err.startswith(
+        f'error: config {cfg}: the class counts disagree: '
+        'model.bbox_head.branches.heatmap.out_channels = 3, '
+        'model.bbox_head.encoder.num_classes = 4, '
+        'train_dataloader/val_dataloader/test_dataloader.dataset classes = 4 '
+        '(circle, square, triangle, cross).')
+    assert not work.exists()  # refused before the runner made anything
+    code, err = _tool('tools/test.py', capsys, monkeypatch, cfg, tmp / 'none.pth',
+                      '--work-dir', work, '--cfg-options',
+                      'model.bbox_head.encoder.num_classes=5')
+    assert code == 2 and 'model.bbox_head.encoder.num_classes = 5' in err
+
+
+def test_typo_inside_a_config_dict_refused_before_training(tiny_toy, capsys, monkeypatch):
+    """Before: ``checkpoint=dict(intervel=5)`` trained a whole epoch, then failed at the
+    first save (``CheckpointHook`` hands unknown keys on to ``save_checkpoint``)."""
+    tmp, cfg = tiny_toy
+    typo = tmp / 'typo.py'
+    typo.write_text(f'_base_ = [{cfg!r}]\ndefault_hooks = dict(checkpoint=dict(intervel=5))\n')
+    work = tmp / 'typo'
+    code, err = _tool('tools/train.py', capsys, monkeypatch, typo, '--work-dir', work)
+    assert code == 2, err[-2000:]
+    assert err.startswith(f"error: config {typo}: 'intervel' is not an argument of "
+                          "AtomicCheckpointHook (the type of 'default_hooks.checkpoint'). "
+                          "Did you mean 'interval'? Its arguments: backend_args, by_epoch,")
+    assert 'self' not in err.split('Its arguments:')[1]
+    assert not work.exists()
+
+
+def test_every_bundled_config_passes_the_start_up_checks():
+    import glob
+
+    from mmcenternet.utils.config_checks import check_config
+    configs = [p for p in glob.glob(os.path.join(ROOT, 'configs', '**', '*.py'),
+                                    recursive=True) if '_base_' not in p]
+    assert configs
+    for path in configs:
+        check_config(Config.fromfile(path))
