@@ -1,6 +1,5 @@
 """Config / CLI mistakes give a one-paragraph `error:` and exit code 2."""
 import os
-import runpy
 import subprocess
 import sys
 
@@ -11,7 +10,7 @@ from mmcenternet.utils.checkpoint import CheckpointError
 from mmcenternet.utils.cli import (ConfigError, format_error, friendly_errors,
                                    load_config, validate_cfg_options)
 
-from .conftest import ROOT
+from .conftest import ROOT, run_main
 
 CFG = Config(dict(
     model=dict(type='CenterNet', test_cfg=dict(topk=100),
@@ -125,11 +124,8 @@ def test_debug_shows_traceback(capsys, monkeypatch):
 
 # ------------------------------------------------------- the real tools
 def _train(capsys, monkeypatch, *argv):
-    monkeypatch.delenv('MMCN_DEBUG', raising=False)
-    monkeypatch.setattr(sys, 'argv', ['tools/train.py', *argv])
-    with pytest.raises(SystemExit) as info:
-        runpy.run_path(os.path.join(ROOT, 'tools/train.py'), run_name='__main__')
-    return info.value.code, capsys.readouterr().err
+    code, _, err = run_main('tools/train.py', argv, capsys, monkeypatch)
+    return code, err
 
 
 def _toy_config():
@@ -192,14 +188,6 @@ def test_train_broken_annotation_file(tools_train, capsys, monkeypatch,
 
 
 # ------------------------------------------- whole-config checks at start-up
-def _tool(script, capsys, monkeypatch, *argv):
-    monkeypatch.delenv('MMCN_DEBUG', raising=False)
-    monkeypatch.setattr(sys, 'argv', [script, *map(str, argv)])
-    with pytest.raises(SystemExit) as info:
-        runpy.run_path(os.path.join(ROOT, script), run_name='__main__')
-    return info.value.code, capsys.readouterr().err
-
-
 @pytest.fixture(scope='module')
 def tiny_toy(tmp_path_factory):
     from test_tools.toy_workspace import make_workspace
@@ -212,8 +200,9 @@ def test_class_count_mismatch_named_at_start_up(tiny_toy, capsys, monkeypatch):
     match the size of tensor b (4)``)."""
     tmp, cfg = tiny_toy
     work = tmp / 'classes'
-    code, err = _tool('tools/train.py', capsys, monkeypatch, cfg, '--work-dir', work,
-                      '--cfg-options', 'model.bbox_head.branches.heatmap.out_channels=3')
+    code, _, err = run_main('tools/train.py', [cfg, '--work-dir', work, '--cfg-options',
+                                               'model.bbox_head.branches.heatmap.out_channels=3'],
+                            capsys, monkeypatch)
     assert code == 2, err[-2000:]
     assert err.startswith(
         f'error: config {cfg}: the class counts disagree: '
@@ -222,9 +211,10 @@ def test_class_count_mismatch_named_at_start_up(tiny_toy, capsys, monkeypatch):
         'train_dataloader/val_dataloader/test_dataloader.dataset classes = 4 '
         '(circle, square, triangle, cross).')
     assert not work.exists()  # refused before the runner made anything
-    code, err = _tool('tools/test.py', capsys, monkeypatch, cfg, tmp / 'none.pth',
-                      '--work-dir', work, '--cfg-options',
-                      'model.bbox_head.encoder.num_classes=5')
+    code, _, err = run_main('tools/test.py', [cfg, tmp / 'none.pth', '--work-dir', work,
+                                              '--cfg-options',
+                                              'model.bbox_head.encoder.num_classes=5'],
+                            capsys, monkeypatch)
     assert code == 2 and 'model.bbox_head.encoder.num_classes = 5' in err
 
 
@@ -235,7 +225,7 @@ def test_typo_inside_a_config_dict_refused_before_training(tiny_toy, capsys, mon
     typo = tmp / 'typo.py'
     typo.write_text(f'_base_ = [{cfg!r}]\ndefault_hooks = dict(checkpoint=dict(intervel=5))\n')
     work = tmp / 'typo'
-    code, err = _tool('tools/train.py', capsys, monkeypatch, typo, '--work-dir', work)
+    code, _, err = run_main('tools/train.py', [typo, '--work-dir', work], capsys, monkeypatch)
     assert code == 2, err[-2000:]
     assert err.startswith(f"error: config {typo}: 'intervel' is not an argument of "
                           "AtomicCheckpointHook (the type of 'default_hooks.checkpoint'). "

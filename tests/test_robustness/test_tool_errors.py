@@ -5,8 +5,6 @@ Before: the demo exited 0 on an empty folder, skipped ``.tif`` silently and wrot
 the toy generator printed tracebacks where train / test print one ``error:`` line.
 """
 import os
-import runpy
-import sys
 
 import cv2
 import numpy as np
@@ -17,20 +15,7 @@ from mmengine.config import Config
 from mmcenternet.registry import MODELS
 from test_tools.toy_workspace import make_workspace
 
-from .conftest import ROOT
-
-
-def _tool(script, capsys, monkeypatch, *argv):
-    """Runs a tool's ``__main__`` here; returns (exit code, stdout, stderr)."""
-    monkeypatch.delenv('MMCN_DEBUG', raising=False)
-    monkeypatch.setattr(sys, 'argv', [script, *map(str, argv)])
-    code = 0
-    try:
-        runpy.run_path(os.path.join(ROOT, script), run_name='__main__')
-    except SystemExit as exc:
-        code = exc.code or 0
-    out = capsys.readouterr()
-    return code, out.out, out.err
+from .conftest import run_main
 
 
 def _one_line_error(code, err, *parts):
@@ -55,8 +40,8 @@ def model_files(tmp_path_factory):
 def test_demo_empty_folder_is_an_error(model_files, capsys, monkeypatch, tmp_path):
     _, cfg, ckpt = model_files
     (tmp_path / 'notes.txt').write_text('no images here')
-    code, _, err = _tool('demo/image_demo.py', capsys, monkeypatch, tmp_path, cfg, ckpt,
-                         '--out-dir', tmp_path / 'out')
+    code, _, err = run_main('demo/image_demo.py', [tmp_path, cfg, ckpt, '--out-dir',
+                                                   tmp_path / 'out'], capsys, monkeypatch)
     _one_line_error(code, err, f'error: no images in folder {tmp_path} (looked for .jpg',
                     '.tif', 'it holds 1 other files (notes.txt)')
 
@@ -69,8 +54,8 @@ def test_demo_tif_and_same_stem_images(model_files, capsys, monkeypatch, tmp_pat
         cv2.imwrite(str(images / name), np.full((48, 64, 3), 90, np.uint8))
     (images / 'notes.txt').write_text('not an image')
     out = tmp_path / 'out'
-    code, stdout, err = _tool('demo/image_demo.py', capsys, monkeypatch, images, cfg, ckpt,
-                              '--out-dir', out)
+    code, stdout, err = run_main('demo/image_demo.py', [images, cfg, ckpt, '--out-dir', out],
+                                 capsys, monkeypatch)
     assert code == 0, err[-2000:]
     assert sorted(os.listdir(out)) == ['x.jpg', 'x.png', 'y.tif']
     assert cv2.imread(str(out / 'y.tif')).shape == (48, 64, 3)
@@ -80,31 +65,32 @@ def test_demo_tif_and_same_stem_images(model_files, capsys, monkeypatch, tmp_pat
 def test_converter_bad_source(capsys, monkeypatch, tmp_path):
     bad = tmp_path / 'ctdet.pth'
     bad.write_bytes(b'not a checkpoint')
-    code, _, err = _tool('tools/model_converters/centernet_official2mmcn.py', capsys,
-                         monkeypatch, bad, tmp_path / 'out.pth')
+    code, _, err = run_main('tools/model_converters/centernet_official2mmcn.py',
+                            [bad, tmp_path / 'out.pth'], capsys, monkeypatch)
     _one_line_error(code, err, f'error: {bad}: not a PyTorch checkpoint')
     assert not (tmp_path / 'out.pth').exists()
 
 
 def test_benchmark_and_get_flops_errors(model_files, capsys, monkeypatch, tmp_path):
     _, cfg, _ = model_files
-    code, _, err = _tool('tools/analysis_tools/benchmark.py', capsys, monkeypatch, cfg,
-                         tmp_path / 'missing.pth')
+    code, _, err = run_main('tools/analysis_tools/benchmark.py',
+                            [cfg, tmp_path / 'missing.pth'], capsys, monkeypatch)
     _one_line_error(code, err, 'missing.pth: checkpoint file does not exist')
-    code, _, err = _tool('tools/analysis_tools/get_flops.py', capsys, monkeypatch,
-                         tmp_path / 'nope.py')
+    code, _, err = run_main('tools/analysis_tools/get_flops.py', [tmp_path / 'nope.py'],
+                            capsys, monkeypatch)
     _one_line_error(code, err, 'nope.py does not exist')
-    code, _, err = _tool('tools/analysis_tools/get_flops.py', capsys, monkeypatch, cfg,
-                         '--cfg-options', 'model.backbone.deepth=3')
+    code, _, err = run_main('tools/analysis_tools/get_flops.py',
+                            [cfg, '--cfg-options', 'model.backbone.deepth=3'],
+                            capsys, monkeypatch)
     _one_line_error(code, err, "'deepth' is not an argument of ResNet")
 
 
 def test_gen_toy_browse_print_config_errors(capsys, monkeypatch, tmp_path):
-    code, _, err = _tool('tools/misc/gen_toy_dataset.py', capsys, monkeypatch, '--out',
-                         tmp_path / 'toy', '--img-size', 4)
+    code, _, err = run_main('tools/misc/gen_toy_dataset.py',
+                            ['--out', tmp_path / 'toy', '--img-size', 4], capsys, monkeypatch)
     _one_line_error(code, err, 'img_size must be >=', '(--img-size, --num-train, --num-val)')
     for script in ('tools/analysis_tools/browse_dataset.py', 'tools/misc/print_config.py'):
-        code, _, err = _tool(script, capsys, monkeypatch, tmp_path / 'nope.py')
+        code, _, err = run_main(script, [tmp_path / 'nope.py'], capsys, monkeypatch)
         _one_line_error(code, err, 'nope.py does not exist')
 
 

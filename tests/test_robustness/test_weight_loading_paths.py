@@ -4,9 +4,6 @@ Before: tools/test.py loaded a checkpoint of another architecture non-strictly, 
 one ``size mismatch`` line per tensor and reported mAP 0.000 with exit 0; ``--resume``
 gave ``KeyError: 'epoch'``; the demo a bare ``AssertionError``.
 """
-import os
-import runpy
-import sys
 import warnings
 
 import pytest
@@ -19,7 +16,7 @@ from mmcenternet.utils.checkpoint import (CheckpointError, CheckpointMismatchWar
                                           load_model_weights)
 from test_tools.toy_workspace import make_workspace
 
-from .conftest import ROOT
+from .conftest import run_main
 
 OTHER_ARCH = dict(backbone=dict(base_channels=16), neck=dict(in_channels=64))
 
@@ -49,19 +46,6 @@ def workspace(tmp_path_factory):
     return tmp, cfg, dict(fits=fits, other=other, weights_only=weights_only)
 
 
-def _run_tool(script, argv, capsys, monkeypatch):
-    """Runs a tool's ``__main__`` in this process; returns (exit code, stdout, stderr)."""
-    monkeypatch.delenv('MMCN_DEBUG', raising=False)
-    monkeypatch.setattr(sys, 'argv', [script, *map(str, argv)])
-    code = 0
-    try:
-        runpy.run_path(os.path.join(ROOT, script), run_name='__main__')
-    except SystemExit as exc:
-        code = exc.code
-    out = capsys.readouterr()
-    return code, out.out, out.err
-
-
 def _assert_explained(err, ckpt):
     line = err.strip().splitlines()[0]
     assert line.startswith(f'error: {ckpt}: the checkpoint does not fit the model CenterNet:')
@@ -74,7 +58,7 @@ def _assert_explained(err, ckpt):
 
 def test_test_tool_refuses_another_architecture(workspace, capsys, monkeypatch):
     tmp, cfg, ckpts = workspace
-    code, out, err = _run_tool('tools/test.py', [cfg, ckpts['other'], '--work-dir',
+    code, out, err = run_main('tools/test.py', [cfg, ckpts['other'], '--work-dir',
                                                  tmp / 'test'], capsys, monkeypatch)
     assert code == 2, err[-2000:]
     _assert_explained(err, ckpts['other'])
@@ -84,7 +68,7 @@ def test_test_tool_refuses_another_architecture(workspace, capsys, monkeypatch):
 def test_test_tool_no_strict_load_is_explicit(workspace, capsys, monkeypatch):
     tmp, cfg, ckpts = workspace
     with pytest.warns(CheckpointMismatchWarning, match='Non-strict loading') as record:
-        code, _, err = _run_tool('tools/test.py', [cfg, ckpts['other'], '--no-strict-load',
+        code, _, err = run_main('tools/test.py', [cfg, ckpts['other'], '--no-strict-load',
                                                    '--work-dir', tmp / 'test_ns'],
                                  capsys, monkeypatch)
     assert code == 0, err[-2000:]
@@ -100,7 +84,7 @@ def test_test_tool_no_strict_load_is_explicit(workspace, capsys, monkeypatch):
 
 def test_train_resume_from_weights_only_file(workspace, capsys, monkeypatch):
     tmp, cfg, ckpts = workspace
-    code, _, err = _run_tool('tools/train.py', [cfg, '--work-dir', tmp / 'resume',
+    code, _, err = run_main('tools/train.py', [cfg, '--work-dir', tmp / 'resume',
                                                 '--resume', ckpts['weights_only']],
                              capsys, monkeypatch)
     assert code == 2, err[-2000:]
@@ -112,7 +96,7 @@ def test_train_resume_from_weights_only_file(workspace, capsys, monkeypatch):
 
 def test_train_load_from_another_architecture(workspace, capsys, monkeypatch):
     tmp, cfg, ckpts = workspace
-    code, _, err = _run_tool('tools/train.py', [cfg, '--work-dir', tmp / 'load_from',
+    code, _, err = run_main('tools/train.py', [cfg, '--work-dir', tmp / 'load_from',
                                                 '--cfg-options', f"load_from={ckpts['other']}"],
                              capsys, monkeypatch)
     assert code == 2, err[-2000:]
@@ -127,7 +111,7 @@ def test_demo_and_benchmark_refuse_another_architecture(workspace, capsys, monke
     tmp, cfg, ckpts = workspace
     argv = ([tmp / 'toy' / 'val', cfg, ckpts['other'], '--out-dir', tmp / 'demo']
             if script.startswith('demo') else [cfg, ckpts['other'], '--repeat', 1])
-    code, _, err = _run_tool(script, argv, capsys, monkeypatch)
+    code, _, err = run_main(script, argv, capsys, monkeypatch)
     assert code == 2, err[-2000:]
     _assert_explained(err, ckpts['other'])
 
