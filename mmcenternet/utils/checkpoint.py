@@ -523,6 +523,14 @@ def _revise_keys(state: 'OrderedDict[str, torch.Tensor]',
     return revised
 
 
+def _unwrap(model: nn.Module) -> nn.Module:
+    """The detector inside a DDP / mmengine wrapper or a TTA model."""
+    from mmengine.model import BaseTTAModel, is_model_wrapper
+    if is_model_wrapper(model) or isinstance(model, BaseTTAModel):
+        return model.module
+    return model
+
+
 def load_model_weights(model: nn.Module,
                        checkpoint: Union[str, os.PathLike, Mapping],
                        name: Optional[str] = None,
@@ -540,7 +548,8 @@ def load_model_weights(model: nn.Module,
     ``size mismatch`` line per tensor, then evaluates a half-loaded model).
 
     Args:
-        model: The model (a DDP / mmengine wrapper is unwrapped).
+        model: The model (a DDP / mmengine wrapper or a TTA model is
+            unwrapped).
         checkpoint: A checkpoint path (loaded weights-only) or an already
             loaded checkpoint dict.
         name: The file name for messages (defaults to the path).
@@ -570,9 +579,7 @@ def load_model_weights(model: nn.Module,
         raise CheckpointError(f'{name}: expected a dict checkpoint, got '
                               f'{type(checkpoint).__name__}.')
     state = _revise_keys(extract_state_dict(checkpoint, name), revise_keys)
-    target = getattr(model, 'module', model)
-    if not isinstance(target, nn.Module):
-        target = model
+    target = _unwrap(model)
     report, loadable = weight_mismatch(target.state_dict(), state)
     if not report:
         target.load_state_dict(state, strict=True)

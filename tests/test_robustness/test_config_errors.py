@@ -234,6 +234,21 @@ def test_typo_inside_a_config_dict_refused_before_training(tiny_toy, capsys, mon
     assert not work.exists()
 
 
+def test_type_check_leaves_forwarded_kwargs_alone():
+    """Keys a class hands on to another one (EMAHook -> its EMA model) and builder keys
+    (a hook's ``priority``) are not errors; a typo under them still is elsewhere."""
+    from mmcenternet.utils.config_checks import check_config_types
+    cfg = Config(dict(custom_hooks=[dict(type='EMAHook', ema_type='ExpMomentumEMA',
+                                         momentum=0.0002, update_buffers=True,
+                                         priority=49)],
+                      default_hooks=dict(checkpoint=dict(type='CheckpointHook',
+                                                         interval=1, priority=50))))
+    check_config_types(cfg)
+    cfg.default_hooks.checkpoint.max_keep = 2
+    with pytest.raises(ConfigError, match="'max_keep' is not an argument of CheckpointHook"):
+        check_config_types(cfg)
+
+
 def test_every_bundled_config_passes_the_start_up_checks():
     import glob
 

@@ -12,8 +12,7 @@ from mmengine.config import Config
 
 from mmcenternet.apis import init_detector
 from mmcenternet.registry import MODELS
-from mmcenternet.utils.checkpoint import (CheckpointError, CheckpointMismatchWarning,
-                                          load_model_weights)
+from mmcenternet.utils.checkpoint import CheckpointError
 from test_tools.toy_workspace import make_workspace
 
 from .conftest import run_main
@@ -66,6 +65,7 @@ def test_test_tool_refuses_another_architecture(workspace, capsys, monkeypatch):
 
 
 def test_test_tool_no_strict_load_is_explicit(workspace, capsys, monkeypatch):
+    from mmcenternet.utils.checkpoint import CheckpointMismatchWarning
     tmp, cfg, ckpts = workspace
     with pytest.warns(CheckpointMismatchWarning, match='Non-strict loading') as record:
         code, _, err = run_main('tools/test.py', [cfg, ckpts['other'], '--no-strict-load',
@@ -117,6 +117,7 @@ def test_demo_and_benchmark_refuse_another_architecture(workspace, capsys, monke
 
 
 def test_init_detector_strict_and_meta(workspace):
+    from mmcenternet.utils.checkpoint import CheckpointMismatchWarning
     _, cfg, ckpts = workspace
     with pytest.raises(CheckpointError, match='does not fit the model CenterNet'):
         init_detector(cfg, ckpts['other'])
@@ -140,6 +141,7 @@ def test_official_checkpoint_gets_the_converter_hint(tmp_path):
     path = tmp_path / 'ctdet_coco_resdcn18.pth'
     torch.save({'epoch': 140, 'state_dict': {f'module.{k}': v for k, v in state.items()}},
                path)
+    from mmcenternet.utils.checkpoint import load_model_weights
     with pytest.raises(CheckpointError) as info:
         load_model_weights(torch.nn.Linear(2, 2), str(path))
     message = str(info.value)

@@ -4,17 +4,14 @@ Before: both ran, and mixed their checkpoints, config dump, ``last_checkpoint`` 
 the same second) their log and ``scalars.json``.
 """
 import os
-import runpy
 import signal
 import subprocess
 import sys
 import time
 
-import pytest
-
 from test_tools.toy_workspace import make_workspace
 
-from .conftest import ROOT
+from .conftest import ROOT, run_main
 
 
 def test_second_training_in_a_busy_work_dir_is_refused(tmp_path, capsys, monkeypatch):
@@ -31,12 +28,10 @@ def test_second_training_in_a_busy_work_dir_is_refused(tmp_path, capsys, monkeyp
             time.sleep(0.2)
         before = sorted(p.name for p in work.iterdir() if not p.name.endswith('.pth'))
 
-        monkeypatch.delenv('MMCN_DEBUG', raising=False)
-        monkeypatch.setattr(sys, 'argv', ['tools/train.py', cfg, '--work-dir', str(work)])
-        with pytest.raises(SystemExit) as info:
-            runpy.run_path(os.path.join(ROOT, 'tools/train.py'), run_name='__main__')
-        err = capsys.readouterr().err
-        assert info.value.code == 2, err[-2000:]
+        code, _, err = run_main('tools/train.py', [cfg, '--work-dir', work, '--cfg-options',
+                                                   'train_cfg.max_epochs=1'],
+                                capsys, monkeypatch)
+        assert code == 2, err[-2000:]
         assert err.startswith(f'error: work dir {work} is in use by another training (pid '
                               f'{first.pid} on ')
         assert f'--work-dir {work}' in err and f'(kill {first.pid})' in err
