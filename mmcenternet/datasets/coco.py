@@ -13,6 +13,9 @@ dropped without a word. :class:`CenterNetCocoDataset` loads the same data
 - clips boxes that are partly outside their image, drops boxes with zero or
   negative size or fully outside the image, and reports both in ONE warning
   per file with counts by reason;
+- leaves out the boxes of categories that are in the file but not in
+  ``metainfo['classes']`` (as mmdet) with ONE warning naming each category
+  and its box and image counts (mmdet says nothing);
 - keeps images without annotations for val / test and removes them for
   training per ``filter_cfg=dict(filter_empty_gt=True)`` (an image whose
   boxes were all dropped or ignored counts as empty);
@@ -291,10 +294,12 @@ class CenterNetCocoDataset(CocoDataset):
         names = {cat['id']: cat['name'] for cat in data['categories']}
         total = sum(boxes.values())
         touched = len(set().union(*images.values()))
+        ranked = sorted(boxes.items(), key=lambda x: -x[1])
         listed = ', '.join(
             f'{names[cat_id]!r} (id {cat_id}): {n} boxes on '
-            f'{len(images[cat_id])} images'
-            for cat_id, n in sorted(boxes.items(), key=lambda x: -x[1]))
+            f'{len(images[cat_id])} images' for cat_id, n in ranked[:10])
+        if len(ranked) > 10:
+            listed += f' and {len(ranked) - 10} more categories'
         message = (
             f'{self.ann_file}: left out {total} of '
             f'{len(data.get("annotations", []))} boxes ({touched} images '
