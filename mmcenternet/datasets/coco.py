@@ -36,6 +36,7 @@ from mmengine.fileio import get_local_path
 from mmengine.logging import print_log
 
 from mmcenternet.registry import DATASETS
+from mmcenternet.utils.messages import warn_and_log
 
 __all__ = ['CenterNetCocoDataset', 'DatasetError', 'DatasetWarning',
            'read_coco_json', 'validate_coco_dict']
@@ -307,8 +308,7 @@ class CenterNetCocoDataset(CocoDataset):
             f'{tuple(self.metainfo["classes"])}: {listed}. Add the names to '
             'metainfo=dict(classes=(...)) (and the class counts of the '
             'model) to train on them.')
-        warnings.warn(message, DatasetWarning, stacklevel=3)
-        print_log(message, logger='current', level=logging.WARNING)
+        warn_and_log(message, DatasetWarning, stacklevel=3)
 
     def _parse_image(self, img: dict, anns: List[dict],
                      counts: Counter) -> dict:

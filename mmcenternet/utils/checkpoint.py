@@ -29,12 +29,10 @@ from __future__ import annotations
 import contextlib
 import functools
 import io
-import logging
 import os
 import os.path as osp
 import pickle
 import re
-import warnings
 from collections import OrderedDict
 from typing import (Any, Callable, Iterator, List, Mapping, Optional, Sequence,
                     Tuple, Union)
@@ -536,8 +534,7 @@ def load_model_weights(model: nn.Module,
                        name: Optional[str] = None,
                        strict: bool = True,
                        map_location: MapLocation = 'cpu',
-                       revise_keys: Sequence[Tuple[str, str]] = (),
-                       logger: Any = 'current') -> dict:
+                       revise_keys: Sequence[Tuple[str, str]] = ()) -> dict:
     """Load weights into ``model``: THE loader of every path that does so.
 
     ``tools/test.py``, ``tools/train.py`` (``load_from`` and ``--resume``,
@@ -559,7 +556,6 @@ def load_model_weights(model: nn.Module,
         map_location: As for :func:`torch.load` (paths only).
         revise_keys: ``(pattern, replacement)`` regex renames applied to the
             checkpoint's keys first (as mmengine's ``revise_keys``).
-        logger: Where the non-strict warning goes (``print_log``'s logger).
 
     Returns:
         The whole checkpoint dict (``meta``, ``state_dict``, ...).
@@ -589,7 +585,7 @@ def load_model_weights(model: nn.Module,
     if strict:
         raise CheckpointError(
             f'{what}{checkpoint_hint(state, name)} {NON_STRICT_HINT}')
-    from mmengine.logging import print_log
+    from .messages import warn_and_log
     kept: OrderedDict = OrderedDict((k, state[k]) for k in loadable)
     if hasattr(state, '_metadata'):
         kept._metadata = state._metadata  # type: ignore[attr-defined]
@@ -597,8 +593,7 @@ def load_model_weights(model: nn.Module,
     message = (f'{what} Non-strict loading (strict_load=False): loaded '
                f'{len(kept)} of {len(target.state_dict())} model tensors, '
                'the others keep their initial values.')
-    warnings.warn(message, CheckpointMismatchWarning, stacklevel=2)
-    print_log(message, logger=logger, level=logging.WARNING)
+    warn_and_log(message, CheckpointMismatchWarning)
     return dict(checkpoint)
 
 

@@ -11,18 +11,16 @@ cost when the dataset loads) and warns, with a count, or raises.
 """
 from __future__ import annotations
 
-import logging
 import os.path as osp
-import warnings
 from typing import Optional
 
 import mmcv
 import numpy as np
 from mmcv.transforms import LoadImageFromFile
 from mmengine import fileio
-from mmengine.logging import print_log
 
 from mmcenternet.registry import TRANSFORMS
+from mmcenternet.utils.messages import warn_and_log
 
 __all__ = ['LoadImageFromFileSafe', 'BadImageWarning', 'ImageReadError',
            'ImageSizeError', 'ImageSizeWarning', 'SIZE_CHECKS']
@@ -139,8 +137,7 @@ class LoadImageFromFileSafe(LoadImageFromFile):
                        f'{count} image(s) with a wrong size so far in this '
                        'process (warned for the first 10, then at 100, 1000, '
                        "...); size_check='error' makes this an error.")
-            warnings.warn(message, ImageSizeWarning, stacklevel=3)
-            print_log(message, logger='current', level=logging.WARNING)
+            warn_and_log(message, ImageSizeWarning, stacklevel=3)
 
     def transform(self, results: dict) -> Optional[dict]:
         """Load the image of ``results['img_path']``.
@@ -160,8 +157,7 @@ class LoadImageFromFileSafe(LoadImageFromFile):
             if not (self.skip_bad or self.ignore_empty):
                 raise
             message = f'skipped a sample: {exc}'
-            warnings.warn(message, BadImageWarning, stacklevel=2)
-            print_log(message, logger='current', level=logging.WARNING)
+            warn_and_log(message, BadImageWarning)
             return None
         if self.to_float32:
             img = img.astype(np.float32)

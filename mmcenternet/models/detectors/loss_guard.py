@@ -18,16 +18,15 @@ policy there, with every rank taking the same decision.
 """
 from __future__ import annotations
 
-import logging
-import warnings
 from typing import Any, Dict, List, Optional, Tuple, Union
 
 import torch
-from mmengine.logging import MessageHub, print_log
+from mmengine.logging import MessageHub
 from mmengine.model import MMDistributedDataParallel
 from mmengine.model.utils import detect_anomalous_params
 
 from mmcenternet.registry import MODEL_WRAPPERS
+from mmcenternet.utils.messages import warn_and_log
 
 NON_FINITE_POLICIES = ('raise', 'skip')
 
@@ -151,8 +150,7 @@ def apply_loss_policy(owner: Any, log_vars: Dict[str, torch.Tensor],
     owner._non_finite_skips = getattr(owner, '_non_finite_skips', 0) + 1
     message = (f'{what}; skipped this update (no optimizer step; '
                f'{owner._non_finite_skips} skipped so far).')
-    warnings.warn(message, RuntimeWarning, stacklevel=3)
-    print_log(message, logger='current', level=logging.WARNING)
+    warn_and_log(message, RuntimeWarning, stacklevel=3)
     return False
 
 
