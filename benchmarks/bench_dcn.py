@@ -77,4 +77,6 @@ def main(argv=None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    from mmcenternet.utils.cli import friendly_errors
+    with friendly_errors():
+        sys.exit(main())

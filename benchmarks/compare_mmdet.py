@@ -440,4 +440,6 @@ def run_timings(args, ours: nn.Module, ours_fast: nn.Module, theirs: nn.Module,
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    from mmcenternet.utils.cli import friendly_errors
+    with friendly_errors():
+        sys.exit(main())

@@ -53,7 +53,8 @@ def enable_tta(cfg, config_path: str) -> None:
 
 
 def build_cfg(args) -> Config:
-    cfg = load_tool_config(args.config, args.cfg_options, args.work_dir, args.launcher)
+    cfg = load_tool_config(args.config, args.cfg_options, args.work_dir, args.launcher,
+                           strict_load=not args.no_strict_load)
     if args.eval:
         apply_eval_option(cfg, args.eval, args.config)
     cfg.load_from = args.checkpoint

@@ -7,6 +7,7 @@ from mmcenternet.utils import register_all_modules
 from mmcenternet.utils.cli import ConfigError
 from mmcenternet.utils.launch import (add_launch_arguments, build_runner, load_tool_config,
                                       parse_tool_args)
+from mmcenternet.utils.workdir_lock import work_dir_lock
 
 
 def parse_args(argv=None):
@@ -25,7 +26,8 @@ def parse_args(argv=None):
 
 def build_cfg(args) -> Config:
     """Loads the config and applies the command-line options."""
-    cfg = load_tool_config(args.config, args.cfg_options, args.work_dir, args.launcher)
+    cfg = load_tool_config(args.config, args.cfg_options, args.work_dir, args.launcher,
+                           strict_load=not args.no_strict_load)
     if args.amp:
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
         cfg.optim_wrapper.loss_scale = 'dynamic'
@@ -47,8 +49,10 @@ def main(argv=None):
     args = parse_args(argv)
     register_all_modules(init_default_scope=False)
     cfg = build_cfg(args)
-    runner = build_runner(cfg, args.launcher)
-    runner.train()
+    # one training per work dir (refuses a second one with the first one's pid)
+    with work_dir_lock(cfg.work_dir):
+        runner = build_runner(cfg, args.launcher)
+        runner.train()
 
 
 if __name__ == '__main__':

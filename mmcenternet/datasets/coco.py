@@ -13,6 +13,9 @@ dropped without a word. :class:`CenterNetCocoDataset` loads the same data
 - clips boxes that are partly outside their image, drops boxes with zero or
   negative size or fully outside the image, and reports both in ONE warning
   per file with counts by reason;
+- leaves out the boxes of categories that are in the file but not in
+  ``metainfo['classes']`` (as mmdet) with ONE warning naming each category
+  and its box and image counts (mmdet says nothing);
 - keeps images without annotations for val / test and removes them for
   training per ``filter_cfg=dict(filter_empty_gt=True)`` (an image whose
   boxes were all dropped or ignored counts as empty);
@@ -33,6 +36,7 @@ from mmengine.fileio import get_local_path
 from mmengine.logging import print_log
 
 from mmcenternet.registry import DATASETS
+from mmcenternet.utils.messages import warn_and_log
 
 __all__ = ['CenterNetCocoDataset', 'DatasetError', 'DatasetWarning',
            'read_coco_json', 'validate_coco_dict']
@@ -213,8 +217,9 @@ class CenterNetCocoDataset(CocoDataset):
     Same arguments, ``data_list`` layout and label order as mmdet's
     ``CocoDataset`` (labels follow the file's category order restricted to
     ``metainfo['classes']``); see the module docstring for the checks.
-    ``keypoints`` / ``num_keypoints`` of an annotation are kept in its
-    instance when present.
+    ``keypoints`` / ``num_keypoints`` / ``area`` of an annotation are kept
+    in its instance when present; :meth:`coco_ground_truth` returns the kept
+    instances as a COCO dict, which ``CenterNetCocoMetric`` scores against.
 
     Args:
         crowd: How training treats ``iscrowd`` annotations. ``'positive'``
@@ -252,6 +257,7 @@ class CenterNetCocoDataset(CocoDataset):
         anns_by_image: Dict[Any, List[dict]] = defaultdict(list)
         for ann in data.get('annotations', []):
             anns_by_image[ann['image_id']].append(ann)
+        self._report_unused_categories(data)
         self.cat_img_map = defaultdict(list)
         for ann in data.get('annotations', []):
             self.cat_img_map[ann['category_id']].append(ann['image_id'])
@@ -282,9 +288,45 @@ class CenterNetCocoDataset(CocoDataset):
                 f'metainfo are not category names in the file (its '
                 f'categories: {sorted(names)[:20]}). Set '
                 'metainfo=dict(classes=(...)) to match the file.')
-        self.cat_ids = [cat['id'] for cat in categories
-                        if cat['name'] in set(classes)]
+        self.categories = [cat for cat in categories
+                           if cat['name'] in set(classes)]
+        self.cat_ids = [cat['id'] for cat in self.categories]
         self.cat2label = {cat_id: i for i, cat_id in enumerate(self.cat_ids)}
+
+    def _report_unused_categories(self, data: dict) -> None:
+        """One counted warning for boxes whose category is not in ``classes``.
+
+        Such annotations are left out of training and evaluation as mmdet
+        does, but mmdet says nothing; here the warning names each category
+        with its box and image counts.
+        """
+        selected = self.cat2label
+        boxes: Counter = Counter()
+        images: Dict[Any, set] = defaultdict(set)
+        for ann in data.get('annotations', []):
+            if ann['category_id'] not in selected and not ann.get(
+                    'ignore', False):
+                boxes[ann['category_id']] += 1
+                images[ann['category_id']].add(ann['image_id'])
+        if not boxes:
+            return
+        names = {cat['id']: cat['name'] for cat in data['categories']}
+        total = sum(boxes.values())
+        touched = len(set().union(*images.values()))
+        ranked = sorted(boxes.items(), key=lambda x: -x[1])
+        listed = ', '.join(
+            f'{names[cat_id]!r} (id {cat_id}): {n} boxes on '
+            f'{len(images[cat_id])} images' for cat_id, n in ranked[:10])
+        if len(ranked) > 10:
+            listed += f' and {len(ranked) - 10} more categories'
+        message = (
+            f'{self.ann_file}: left out {total} of '
+            f'{len(data.get("annotations", []))} boxes ({touched} images '
+            f'affected) whose category is not in metainfo classes '
+            f'{tuple(self.metainfo["classes"])}: {listed}. Add the names to '
+            'metainfo=dict(classes=(...)) (and the class counts of the '
+            'model) to train on them.')
+        warn_and_log(message, DatasetWarning, stacklevel=3)
 
     def _parse_image(self, img: dict, anns: List[dict],
                      counts: Counter) -> dict:
@@ -311,10 +353,11 @@ class CenterNetCocoDataset(CocoDataset):
                 bbox=box,
                 bbox_label=self.cat2label[ann['category_id']],
                 ignore_flag=1 if crowd and (self.test_mode or self.crowd == 'ignore')
-                else 0)
+                else 0,
+                iscrowd=int(crowd))
             if ann.get('segmentation', None):
                 instance['mask'] = ann['segmentation']
-            for key in ('keypoints', 'num_keypoints'):
+            for key in ('keypoints', 'num_keypoints', 'area'):
                 if key in ann:
                     instance[key] = ann[key]
             instances.append(instance)
@@ -385,3 +428,67 @@ class CenterNetCocoDataset(CocoDataset):
                 f'in the file; {empty} without a usable box removed by '
                 f'filter_empty_gt, {small} smaller than min_size={min_size}).')
         return kept
+
+    # ------------------------------------------------------------------
+    # The ground truth the dataset kept, for evaluation
+    # ------------------------------------------------------------------
+    def coco_ground_truth(self) -> dict:
+        """The images and boxes this dataset kept, as a COCO detection dict.
+
+        Evaluating against the raw annotation file would count as ground
+        truth the boxes the dataset dropped (degenerate, outside the image,
+        a category outside ``classes``) and the unclipped version of boxes
+        it clipped. ``CenterNetCocoMetric`` scores against this dict instead.
+
+        Returns:
+            ``{'images', 'annotations', 'categories', 'info', 'licenses'}``:
+            one image per ``data_list`` entry, one annotation per kept
+            instance (see :meth:`coco_gt_annotation`), and the categories of
+            ``classes`` in label order.
+        """
+        images, annotations = [], []
+        for index in range(len(self)):
+            info = self.get_data_info(index)
+            images.append(dict(id=info['img_id'], width=info['width'],
+                               height=info['height'],
+                               file_name=osp.basename(info['img_path'])))
+            for instance in info['instances']:
+                ann = self.coco_gt_annotation(instance)
+                ann.update(id=len(annotations) + 1, image_id=info['img_id'])
+                annotations.append(ann)
+        categories = [dict(cat) for cat in getattr(self, 'categories', [])]
+        if not categories:  # lazy or foreign subclasses: names from metainfo
+            categories = [dict(id=cat_id, name=name) for cat_id, name in zip(
+                self.cat_ids, self.metainfo['classes'])]
+        return dict(images=images, annotations=annotations,
+                    categories=categories, info={}, licenses=[])
+
+    def coco_gt_annotation(self, instance: dict) -> dict:
+        """One kept instance as a COCO annotation (without ids).
+
+        ``bbox`` is the cleaned box as ``[x, y, w, h]``; ``area`` is the
+        file's (the segment area for COCO, which the official evaluation
+        uses for its small / medium / large ranges), else the box area;
+        ``iscrowd`` is the instance's ``iscrowd`` when present, else its
+        ``ignore_flag``; ``keypoints`` / ``num_keypoints`` / ``mask``
+        (as ``segmentation``) are copied when present. Task datasets
+        override this to add their fields.
+
+        Args:
+            instance: An entry of ``data_info['instances']``.
+
+        Returns:
+            The annotation dict.
+        """
+        x1, y1, x2, y2 = (float(v) for v in instance['bbox'])
+        ann = dict(bbox=[x1, y1, x2 - x1, y2 - y1],
+                   category_id=self.cat_ids[instance['bbox_label']],
+                   area=float(instance.get('area', (x2 - x1) * (y2 - y1))),
+                   iscrowd=int(instance.get('iscrowd',
+                                            instance['ignore_flag'])))
+        for key in ('keypoints', 'num_keypoints'):
+            if key in instance:
+                ann[key] = instance[key]
+        if instance.get('mask'):
+            ann['segmentation'] = instance['mask']
+        return ann

@@ -15,6 +15,12 @@ Loading
 
     ``weights_only=False`` is never used in this project.
 
+    Weights go into a model through :func:`load_model_weights` on every
+    path (test, train ``load_from`` / ``--resume``, demo, benchmark): strict
+    by default, with a short summary of missing / unexpected / mismatched
+    keys, a conversion hint for official CenterNet checkpoints, and an
+    explicit opt-out (``--no-strict-load`` / ``strict_load = False``).
+
 Writing
     :func:`atomic_write_bytes` / :func:`atomic_write_text` /
     :func:`atomic_torch_save` write to a temporary file in the target folder,
@@ -31,7 +37,8 @@ import os.path as osp
 import pickle
 import re
 from collections import OrderedDict
-from typing import Any, Callable, Iterator, Mapping, Optional, Union
+from typing import (Any, Callable, Iterator, List, Mapping, Optional, Sequence,
+                    Tuple, Union)
 
 import numpy as np
 import torch
@@ -45,6 +52,8 @@ __all__ = [
     'allow_mmengine_checkpoint_globals',
     'install_safe_checkpoint_loaders', 'enable_safe_checkpoint_loading',
     'safe_torch_load', 'load_checkpoint_strict', 'extract_state_dict',
+    'load_model_weights', 'weight_mismatch', 'checkpoint_hint',
+    'check_resumable', 'CheckpointMismatchWarning', 'NON_STRICT_HINT',
     'atomic_write_bytes', 'atomic_write_text', 'atomic_torch_save',
     'fsync_file', 'fsync_dir', 'temp_path_for'
 ]
@@ -62,6 +71,10 @@ class CheckpointError(RuntimeError):
 class CheckpointNotFoundError(CheckpointError, FileNotFoundError):
     """The checkpoint file does not exist (also a ``FileNotFoundError``, as
     mmengine's own loader raises)."""
+
+
+class CheckpointMismatchWarning(UserWarning):
+    """A checkpoint was loaded non-strictly and some weights did not fit."""
 
 
 # ---------------------------------------------------------------------------
@@ -439,60 +452,226 @@ def extract_state_dict(checkpoint: Mapping, name: str = '<checkpoint>'
     return result
 
 
-def _mismatch_report(model_state: Mapping[str, torch.Tensor],
-                     state: Mapping[str, torch.Tensor],
-                     limit: int = 10) -> str:
-    """Describe missing / unexpected keys and shape mismatches ('' if fine)."""
+#: How the tools and the config switch strict loading off (named in errors).
+NON_STRICT_HINT = (
+    'To load only the matching weights, pass --no-strict-load (tools/train.py, '
+    'tools/test.py, demo/image_demo.py, tools/analysis_tools/benchmark.py), '
+    'set strict_load = False in the config, or call '
+    'init_detector(..., strict=False).')
+
+
+def _group(keys: List[str], depth: int = 2) -> str:
+    """``'backbone.layer4 (30), neck.layers (12)'``: counts by module."""
+    counts: 'OrderedDict[str, int]' = OrderedDict()
+    for key in keys:
+        module = key.split('.')[:-1] or [key]  # drop the tensor name
+        prefix = '.'.join(module[:depth])
+        counts[prefix] = counts.get(prefix, 0) + 1
+    shown = [f'{p} ({n})' for p, n in list(counts.items())[:6]]
+    return ', '.join(shown) + (', ...' if len(counts) > 6 else '')
+
+
+def _listed(title: str, items: List[str], limit: int) -> str:
+    """``'3 missing keys: a, b, c'``; longer lists are grouped by module."""
+    text = f'{len(items)} {title}: {", ".join(items[:limit])}'
+    if len(items) > limit:
+        text += f', ... ({len(items) - limit} more; by module: ' \
+                f'{_group(items)})'
+    return text
+
+
+def weight_mismatch(model_state: Mapping[str, torch.Tensor],
+                    state: Mapping[str, torch.Tensor],
+                    limit: int = 5) -> Tuple[str, List[str]]:
+    """Compare a checkpoint's weights with a model's.
+
+    Args:
+        model_state: The model's ``state_dict()``.
+        state: The checkpoint's state dict.
+        limit: Keys listed per kind before the rest is summarised by module.
+
+    Returns:
+        ``(report, loadable)``: the missing / unexpected keys and shape
+        mismatches in one short paragraph ('' when the two fit), and the
+        checkpoint keys that can be loaded (present in the model with the
+        same shape).
+    """
     missing = [k for k in model_state if k not in state]
     unexpected = [k for k in state if k not in model_state]
-    shapes = [f'{k}: checkpoint {tuple(state[k].shape)} vs model '
-              f'{tuple(model_state[k].shape)}' for k in model_state
-              if k in state and state[k].shape != model_state[k].shape]
-    parts = []
-    for title, items in (('missing keys', missing),
-                         ('unexpected keys', unexpected),
-                         ('shape mismatches', shapes)):
-        if items:
-            more = f', ... ({len(items) - limit} more)' if len(
-                items) > limit else ''
-            parts.append(f'{len(items)} {title}: '
-                         f'{", ".join(items[:limit])}{more}')
-    return '; '.join(parts)
+    loadable, shapes = [], []
+    for key, value in state.items():
+        if key not in model_state:
+            continue
+        if tuple(value.shape) == tuple(model_state[key].shape):
+            loadable.append(key)
+        else:
+            shapes.append(f'{key}: checkpoint {tuple(value.shape)} vs model '
+                          f'{tuple(model_state[key].shape)}')
+    parts = [_listed(title, items, limit) for title, items in (
+        ('missing keys', missing), ('unexpected keys', unexpected),
+        ('shape mismatches', shapes)) if items]
+    return '; '.join(parts), loadable
+
+
+def checkpoint_hint(state: Mapping[str, torch.Tensor], name: str) -> str:
+    """A hint for checkpoints of a known foreign layout ('' otherwise).
+
+    An official CenterNet checkpoint (xingyizhou/CenterNet: ``hm.*`` heads
+    and an official backbone layout, see
+    :func:`mmcenternet.models.utils.official_ckpt.detect_arch`) gets the
+    converter's command line; a bare ImageNet backbone gets the
+    ``init_cfg`` that loads it.
+    """
+    from mmcenternet.models.utils.official_ckpt import (ConversionError,
+                                                        detect_arch,
+                                                        strip_module_prefix)
+    keys = strip_module_prefix(state)
+    if any(k.startswith('hm.') for k in keys):
+        try:
+            arch = f' (arch {detect_arch(keys)})'
+        except ConversionError:
+            arch = ''
+        return (f' Its keys look like an official CenterNet checkpoint{arch}: '
+                'convert it first with python tools/model_converters/'
+                f'centernet_official2mmcn.py {name} CONVERTED.pth.')
+    if 'conv1.weight' in keys and any(k.startswith('layer1.') for k in keys):
+        return (' Its keys look like a bare (ImageNet) backbone: load it into '
+                'the backbone only, with model.backbone.init_cfg='
+                f"dict(type='Pretrained', checkpoint='{name}').")
+    return ''
+
+
+def _revise_keys(state: 'OrderedDict[str, torch.Tensor]',
+                 revise_keys: Sequence[Tuple[str, str]]
+                 ) -> 'OrderedDict[str, torch.Tensor]':
+    """Apply mmengine-style ``(pattern, replacement)`` key renames."""
+    if not revise_keys:
+        return state
+    metadata = getattr(state, '_metadata', None)
+    revised: OrderedDict = OrderedDict()
+    for key, value in state.items():
+        for pattern, replacement in revise_keys:
+            key = re.sub(pattern, replacement, key)
+        revised[key] = value
+    if metadata is not None:
+        revised._metadata = metadata  # type: ignore[attr-defined]
+    return revised
+
+
+def _unwrap(model: nn.Module) -> nn.Module:
+    """The detector inside a DDP / mmengine wrapper or a TTA model."""
+    from mmengine.model import BaseTTAModel, is_model_wrapper
+    if is_model_wrapper(model) or isinstance(model, BaseTTAModel):
+        return model.module
+    return model
+
+
+def load_model_weights(model: nn.Module,
+                       checkpoint: Union[str, os.PathLike, Mapping],
+                       name: Optional[str] = None,
+                       strict: bool = True,
+                       map_location: MapLocation = 'cpu',
+                       revise_keys: Sequence[Tuple[str, str]] = ()) -> dict:
+    """Load weights into ``model``: THE loader of every path that does so.
+
+    ``tools/test.py``, ``tools/train.py`` (``load_from`` and ``--resume``,
+    through :class:`mmcenternet.engine.CenterNetRunner`), the demo and
+    :func:`mmcenternet.apis.init_detector`, and the benchmark all load
+    through here, so a checkpoint that does not fit the model is refused the
+    same way everywhere (mmengine's own loader is not strict and prints one
+    ``size mismatch`` line per tensor, then evaluates a half-loaded model).
+
+    Args:
+        model: The model (a DDP / mmengine wrapper or a TTA model is
+            unwrapped).
+        checkpoint: A checkpoint path (loaded weights-only) or an already
+            loaded checkpoint dict.
+        name: The file name for messages (defaults to the path).
+        strict: Refuse a checkpoint whose keys or shapes differ from the
+            model's. With False, load the tensors that fit and log one
+            warning with the same summary.
+        map_location: As for :func:`torch.load` (paths only).
+        revise_keys: ``(pattern, replacement)`` regex renames applied to the
+            checkpoint's keys first (as mmengine's ``revise_keys``).
+
+    Returns:
+        The whole checkpoint dict (``meta``, ``state_dict``, ...).
+
+    Raises:
+        CheckpointError: The file is missing, not a checkpoint, unsafe, or
+            (when ``strict``) does not fit the model; the message names the
+            file, summarises the missing / unexpected / mismatched keys,
+            gives a conversion hint for official checkpoints and says how
+            to load non-strictly.
+    """
+    if isinstance(checkpoint, (str, os.PathLike)):
+        name = name or os.fspath(checkpoint)
+        checkpoint = safe_torch_load(checkpoint, map_location=map_location)
+    name = name or '<checkpoint>'
+    if not isinstance(checkpoint, Mapping):
+        raise CheckpointError(f'{name}: expected a dict checkpoint, got '
+                              f'{type(checkpoint).__name__}.')
+    state = _revise_keys(extract_state_dict(checkpoint, name), revise_keys)
+    target = _unwrap(model)
+    report, loadable = weight_mismatch(target.state_dict(), state)
+    if not report:
+        target.load_state_dict(state, strict=True)
+        return dict(checkpoint)
+    what = (f'{name}: the checkpoint does not fit the model '
+            f'{type(target).__name__}: {report}.')
+    if strict:
+        raise CheckpointError(
+            f'{what}{checkpoint_hint(state, name)} {NON_STRICT_HINT}')
+    from .messages import warn_and_log
+    kept: OrderedDict = OrderedDict((k, state[k]) for k in loadable)
+    if hasattr(state, '_metadata'):
+        kept._metadata = state._metadata  # type: ignore[attr-defined]
+    target.load_state_dict(kept, strict=False)
+    message = (f'{what} Non-strict loading (strict_load=False): loaded '
+               f'{len(kept)} of {len(target.state_dict())} model tensors, '
+               'the others keep their initial values.')
+    warn_and_log(message, CheckpointMismatchWarning)
+    return dict(checkpoint)
 
 
 def load_checkpoint_strict(model: nn.Module,
                            filename: str,
                            map_location: MapLocation = 'cpu') -> dict:
-    """Load a checkpoint safely and strictly into ``model``.
+    """Load a checkpoint file safely and strictly into ``model``.
 
-    Args:
-        model: The model (a DDP / mmengine wrapper is unwrapped).
-        filename: The checkpoint path.
-        map_location: As for :func:`torch.load`.
-
-    Returns:
-        The whole loaded checkpoint (``meta``, ``state_dict``, ...).
+    Same as ``load_model_weights(model, filename, strict=True)``.
 
     Raises:
-        CheckpointError: The file is missing, not a checkpoint, unsafe (a
-            global outside the allow-list), or its keys / shapes do not match
-            the model; the message names the file and the offending keys.
+        CheckpointError: See :func:`load_model_weights`.
     """
-    checkpoint = safe_torch_load(filename, map_location=map_location)
-    if not isinstance(checkpoint, Mapping):
-        raise CheckpointError(f'{filename}: expected a dict checkpoint, got '
-                              f'{type(checkpoint).__name__}.')
-    state = extract_state_dict(checkpoint, filename)
-    target = getattr(model, 'module', model)
-    if not isinstance(target, nn.Module):
-        target = model
-    report = _mismatch_report(target.state_dict(), state)
-    if report:
+    return load_model_weights(model, filename, strict=True,
+                              map_location=map_location)
+
+
+def check_resumable(checkpoint: Mapping, name: str) -> None:
+    """Refuse to resume from a file that is not a training checkpoint.
+
+    mmengine's ``Runner.resume`` reads ``meta.epoch``, ``meta.iter`` and the
+    message hub without a check, so a weights-only file (a converted or
+    downloaded model, a ``best_*.pth`` of another tool) fails with
+    ``KeyError: 'epoch'``.
+
+    Raises:
+        CheckpointError: Naming the file and what it lacks, and pointing at
+            ``load_from`` for starting a new training from its weights.
+    """
+    meta = checkpoint.get('meta') if isinstance(checkpoint, Mapping) else None
+    lacks = [key for key in ('epoch', 'iter')
+             if not isinstance(meta, Mapping) or key not in meta]
+    if 'message_hub' not in checkpoint:
+        lacks.append('message_hub')
+    if lacks:
         raise CheckpointError(
-            f'{filename}: the checkpoint does not fit the model '
-            f'{type(target).__name__}: {report}.')
-    target.load_state_dict(state, strict=True)
-    return dict(checkpoint)
+            f'{name}: cannot resume from it: it is not a training checkpoint '
+            f'written by tools/train.py (no {", ".join(lacks)}; it holds '
+            f'{", ".join(sorted(map(str, checkpoint))[:6])}). To start a new '
+            f'training from its weights use --cfg-options load_from={name} '
+            'without --resume.')
 
 
 # ---------------------------------------------------------------------------

@@ -51,14 +51,26 @@ OPEN_DICTS = frozenset({
     'optim_wrapper', 'optim_wrapper.paramwise_cfg', 'optim_wrapper.clip_grad',
 })
 
-#: Keys that builders consume before calling the constructor.
+#: Keys that builders consume before calling the constructor (``priority``:
+#: ``Runner.register_hook``).
 _BUILDER_KEYS = frozenset({'constructor', 'paramwise_cfg',
-                           'convert_to_iter_based', '_scope_'})
+                           'convert_to_iter_based', '_scope_', 'priority'})
+
+#: Classes whose ``**kwargs`` go to another class than a parent ``__init__``
+#: (``EMAHook`` -> its EMA model, ``RandomResize`` -> its resize transform,
+#: ...): their extra keys cannot be checked. Other ``**kwargs`` that end at
+#: ``object`` are taken as closed (``CheckpointHook`` hands them to
+#: ``save_checkpoint``, which takes none: a typo fails at the first save).
+KWARGS_FORWARDING = frozenset({
+    'EMAHook', 'MultiBranch', 'InferencerLoader', 'ResizeShortestEdge',
+    'RandomChoiceResize', 'RandomResize', 'NonLocal2d'})
 
 _LOOP_CFGS = frozenset({'train_cfg', 'val_cfg', 'test_cfg'})
 
 #: Top-level keys mmengine's Runner.from_cfg reads besides its arguments.
-_EXTRA_TOP_LEVEL = frozenset({'compile', 'gpu_ids', 'strategy'})
+_EXTRA_TOP_LEVEL = frozenset({'compile', 'gpu_ids', 'strategy',
+                              # mmcenternet.engine.CenterNetRunner.from_cfg
+                              'strict_load'})
 
 
 class ConfigError(ValueError):
@@ -151,8 +163,9 @@ def _constructor_params(cls: type) -> Optional[frozenset]:
     """Keyword arguments ``cls(...)`` accepts; None when it is open-ended.
 
     ``**kwargs`` is followed to the next ``__init__`` up the MRO (the usual
-    ``super().__init__(**kwargs)``); a chain that never ends in a fixed
-    signature counts as open-ended.
+    ``super().__init__(**kwargs)``); a chain that reaches ``object`` counts as
+    closed, except through a class of :data:`KWARGS_FORWARDING`; a signature
+    that cannot be read counts as open-ended.
     """
     import inspect
     names: set = set()
@@ -160,7 +173,7 @@ def _constructor_params(cls: type) -> Optional[frozenset]:
         if '__init__' not in vars(klass):
             continue
         if klass is object:
-            return frozenset(names)
+            return frozenset(names - {'self'})
         try:
             params = inspect.signature(vars(klass)['__init__']).parameters
         except (TypeError, ValueError):
@@ -169,6 +182,8 @@ def _constructor_params(cls: type) -> Optional[frozenset]:
                   if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
         if not any(p.kind == p.VAR_KEYWORD for p in params.values()):
             return frozenset(names - {'self'})
+        if klass.__name__ in KWARGS_FORWARDING:
+            return None
     return None
 
 
@@ -281,8 +296,12 @@ def _known_error(exc: BaseException) -> bool:
     """Whether ``exc`` is a user error to show without a traceback."""
     names = (('mmcenternet.utils.checkpoint', 'CheckpointError'),
              ('mmcenternet.models.detectors.loss_guard', 'NonFiniteLossError'),
-             ('mmcenternet.datasets.coco', 'DatasetError'))
-    known: list = [ConfigError, FileNotFoundError]
+             ('mmcenternet.datasets.coco', 'DatasetError'),
+             ('mmcenternet.datasets.transforms.loading', 'ImageReadError'),
+             ('mmcenternet.utils.workdir_lock', 'WorkDirBusyError'),
+             ('mmcenternet.models.utils.official_ckpt', 'ConversionError'))
+    known: list = [ConfigError, FileNotFoundError, PermissionError,
+                   IsADirectoryError, NotADirectoryError]
     for module_name, class_name in names:
         module = sys.modules.get(module_name)  # not loaded: cannot be raised
         if module is not None and hasattr(module, class_name):

@@ -11,6 +11,8 @@ from .cli import ConfigError
 
 EVAL_METRICS: Dict[str, Dict[str, str]] = {
     'CocoMetric': {'bbox': 'bbox', 'proposal': 'proposal', 'proposal_fast': 'proposal_fast'},
+    'CenterNetCocoMetric': {'bbox': 'bbox', 'proposal': 'proposal',
+                            'proposal_fast': 'proposal_fast'},
     'VOCMetric': {'bbox': 'mAP', 'mAP': 'mAP', 'recall': 'recall'},
 }
 

@@ -6,11 +6,21 @@ import torch
 import torch.distributed as dist
 
 
+def add_strict_load_argument(parser) -> None:
+    """``--no-strict-load``: the explicit opt-out of strict weight loading."""
+    parser.add_argument('--no-strict-load', action='store_true',
+                        help='load a checkpoint whose keys or shapes do not all fit the '
+                        'model: the matching tensors are loaded, the others keep their '
+                        'initial values, with a warning (default: refuse it)')
+
+
 def add_launch_arguments(parser) -> None:
-    """The ``--cfg-options`` / ``--launcher`` / ``--local_rank`` options both tools take."""
+    """The options both tools take: ``--cfg-options``, ``--no-strict-load``,
+    ``--launcher``, ``--local_rank``."""
     from mmengine.config import DictAction
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config settings, e.g. train_cfg.max_epochs=10')
+    add_strict_load_argument(parser)
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
                         default='none', help='job launcher')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
@@ -25,12 +35,18 @@ def parse_tool_args(parser, argv=None):
 
 
 def build_runner(cfg, launcher: str):
-    """The Runner of a tool's config, with gloo DDP when ``torchrun`` runs without CUDA."""
+    """The Runner of a tool's config, with gloo DDP when ``torchrun`` runs without CUDA.
+
+    ``mmcenternet.engine.CenterNetRunner`` (strict weight loading, exact resume, the DDP
+    loss guard, evaluation on the ground truth the dataset kept) unless the config names
+    a ``runner_type``.
+    """
     from mmengine.registry import RUNNERS
-    from mmengine.runner import Runner
+
+    from mmcenternet.engine.runner import CenterNetRunner
     if init_cpu_distributed(launcher):
         cfg.model_wrapper_cfg = cpu_ddp_wrapper_cfg(cfg)
-    return Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
+    return CenterNetRunner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
 
 
 def init_cpu_distributed(launcher: str) -> bool:
@@ -58,19 +74,25 @@ def cpu_ddp_wrapper_cfg(cfg) -> Optional[dict]:
 
 
 def load_tool_config(config_path: str, cfg_options: Optional[dict], work_dir: Optional[str],
-                     launcher: str):
+                     launcher: str, strict_load: bool = True):
     """What ``tools/train.py`` and ``tools/test.py`` do first with their arguments.
 
     Loads the config (clear errors for a missing file or ``_base_``), checks and merges
-    ``--cfg-options``, sets the launcher and the work dir (``--work-dir``, else the
-    config's, else ``./work_dirs/<config name>``).
+    ``--cfg-options``, checks the whole config (every ``type=`` dict against its class,
+    the class counts of head, encoder and datasets: ``config_checks.check_config``), sets
+    the launcher, ``strict_load = False`` for ``--no-strict-load`` and the work dir
+    (``--work-dir``, else the config's, else ``./work_dirs/<config name>``).
     """
     from .cli import load_config, validate_cfg_options
+    from .config_checks import check_config
     cfg = load_config(config_path)
     cfg.launcher = launcher
     if cfg_options is not None:
         validate_cfg_options(cfg, cfg_options)
         cfg.merge_from_dict(cfg_options)
+    check_config(cfg)
+    if not strict_load:
+        cfg.strict_load = False
     if work_dir is not None:
         cfg.work_dir = work_dir
     elif cfg.get('work_dir', None) is None:

@@ -8,6 +8,7 @@ after mmdet's boxes, on the same (score-filtered) instances.
 from typing import Callable, Dict, List, Optional, Tuple
 
 import numpy as np
+import torch
 from mmdet.visualization import DetLocalVisualizer
 from mmengine.structures import InstanceData
 
@@ -27,11 +28,19 @@ def register_instance_drawer(field: str) -> Callable:
 
 @VISUALIZERS.register_module()
 class CenterNetVisualizer(DetLocalVisualizer):
-    """Boxes as mmdet, then every registered task drawer (see the module docstring)."""
+    """Boxes as mmdet, then every registered task drawer (see the module docstring).
+
+    Boxes with a negative width or height (a weak model can regress a negative size: the
+    official decoder does not clamp it) are not drawn; mmengine's ``draw_bboxes`` would
+    stop with a bare ``AssertionError``.
+    """
 
     def _draw_instances(self, image: np.ndarray, instances: InstanceData,
                         classes: Optional[List[str]],
                         palette: Optional[List[Tuple[int, int, int]]]) -> np.ndarray:
+        if 'bboxes' in instances and len(instances) > 0:
+            boxes = torch.as_tensor(getattr(instances.bboxes, 'tensor', instances.bboxes))
+            instances = instances[(boxes[:, 2] >= boxes[:, 0]) & (boxes[:, 3] >= boxes[:, 1])]
         image = super()._draw_instances(image, instances, classes, palette)
         drawers = [fn for field, fn in INSTANCE_DRAWERS.items() if field in instances]
         if not drawers or len(instances) == 0:

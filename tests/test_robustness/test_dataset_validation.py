@@ -189,3 +189,90 @@ def test_skip_bad_image_draws_another_sample(tmp_path):
     with pytest.warns(UserWarning, match=r'skipped a sample: .*b\.png'):
         sample = lenient[bad]
     assert sample['img_path'].endswith('a.png')
+
+
+# ------------------------------------------------- categories outside `classes`
+def test_categories_outside_classes_are_counted(tmp_path):
+    """Boxes of a category in the file but not in ``classes`` are left out with one
+    warning naming each category and its box / image counts (mmdet: silently)."""
+    data = copy.deepcopy(GOOD)
+    data['categories'].append({'id': 11, 'name': 'star'})
+    data['annotations'] += [
+        {'id': 20 + i, 'image_id': 1 + i % 2, 'category_id': 11, 'bbox': [1, 1, 4, 4]}
+        for i in range(3)]
+    path = _write(tmp_path, data)
+    with pytest.warns(DatasetWarning) as record:
+        dataset = _dataset(path)
+    messages = [str(w.message) for w in record]
+    assert len(messages) == 1, messages
+    assert messages[0].startswith(f'{path}: left out 3 of 5 boxes (2 images affected) '
+                                  "whose category is not in metainfo classes "
+                                  "('circle', 'square'): 'star' (id 11): 3 boxes on 2 "
+                                  'images.')
+    labels = [i['bbox_label'] for i in dataset.get_data_info(0)['instances']]
+    assert labels == [0, 1]  # the kept boxes keep their labels
+
+
+# ------------------------------------------------------------ image sizes
+def _sized_dataset(tmp_path, real_hw, size_check=None, skip_bad=False):
+    cv2.imwrite(str(tmp_path / 'a.png'), np.zeros((*real_hw, 3), np.uint8))
+    cv2.imwrite(str(tmp_path / 'b.png'), np.zeros((30, 40, 3), np.uint8))
+    data = copy.deepcopy(GOOD)
+    data['annotations'].append(
+        {'id': 12, 'image_id': 2, 'category_id': 7, 'bbox': [1, 1, 5, 5]})
+    load = dict(type='LoadImageFromFileSafe', skip_bad=skip_bad)
+    if size_check:
+        load['size_check'] = size_check
+    return _dataset(_write(tmp_path, data), pipeline=[load])
+
+
+def _index_of(dataset, name):
+    return [i for i in range(len(dataset))
+            if dataset.get_data_info(i)['img_path'].endswith(name)][0]
+
+
+def test_image_size_differing_from_annotation_is_warned_with_a_count(tmp_path):
+    """a.png is 60x30 on disk, 40x30 in the JSON: warned (with a running count) when the
+    image is read; b.png matches its JSON and is not."""
+    dataset = _sized_dataset(tmp_path, (30, 60))
+    a, b = _index_of(dataset, 'a.png'), _index_of(dataset, 'b.png')
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter('always')
+        dataset[b]
+        dataset[a]
+        dataset[a]
+    sizes = [str(w.message) for w in record if 'wrong size' in str(w.message)]
+    assert len(sizes) == 2
+    assert sizes[0].startswith(f'image {tmp_path / "a.png"} is 60x30 (width x height) but '
+                               'its annotation says 40x30; its boxes are used as annotated')
+    assert '1 image(s) with a wrong size so far' in sizes[0]
+    assert '2 image(s) with a wrong size so far' in sizes[1]
+
+
+def test_image_size_error_under_strict_option(tmp_path):
+    from mmcenternet.datasets.transforms.loading import ImageSizeError
+    dataset = _sized_dataset(tmp_path, (40, 30), size_check='error')
+    with pytest.raises(ImageSizeError) as info:
+        dataset[_index_of(dataset, 'a.png')]
+    assert 'is 30x40 (width x height) but its annotation says 40x30 (width and height ' \
+        'swapped: an EXIF rotation?)' in str(info.value)
+    assert "size_check='warn'" in str(info.value)
+    # skip_bad draws another sample instead
+    lenient = _sized_dataset(tmp_path, (40, 30), size_check='error', skip_bad=True)
+    with pytest.warns(UserWarning, match='skipped a sample: image .*a.png is 30x40'):
+        assert lenient[_index_of(lenient, 'a.png')]['img_path'].endswith('b.png')
+
+
+def test_loading_the_dataset_decodes_no_image(tmp_path, monkeypatch):
+    """The size check runs when an image is decoded by the pipeline, never at load."""
+    import mmcv
+
+    def no_decoding(*args, **kwargs):
+        raise AssertionError('an image was decoded while loading the dataset')
+
+    monkeypatch.setattr(mmcv, 'imfrombytes', no_decoding)
+    monkeypatch.setattr(mmcv, 'imread', no_decoding)
+    monkeypatch.setattr(cv2, 'imread', no_decoding)
+    monkeypatch.setattr(cv2, 'imdecode', no_decoding)
+    dataset = _dataset(_write(tmp_path, GOOD), pipeline=[dict(type='LoadImageFromFileSafe')])
+    assert len(dataset) == 1

@@ -1,42 +1,80 @@
-"""SIGKILL mid-epoch, restart with resume: the result equals an uninterrupted run."""
+"""SIGKILL anywhere, restart with resume: the result equals an uninterrupted run."""
 import glob
 import os
+import re
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
 import torch
 
 from .conftest import ROOT, assert_same_tensors, run_tiny, weights_of
-from .tiny_runner import ITERS_PER_EPOCH, build_runner
+from .tiny_runner import ITERS_PER_EPOCH, ReportValHook, build_runner
 
 
-def test_tiny_runner_resume_is_exact(tmp_path):
-    reference = tmp_path / 'reference'
-    build_runner(str(reference), max_epochs=3).train()
+def _ckpt(path):
+    return torch.load(path, map_location='cpu', weights_only=True)
 
+
+def _assert_same_training_state(ref_path, new_path):
+    """Weights, Adam state and best score of two checkpoints are identical."""
+    ref, new = _ckpt(ref_path), _ckpt(new_path)
+    assert_same_tensors(ref['state_dict'], new['state_dict'])
+    for key, state in ref['optimizer']['state'].items():
+        for name, value in state.items():
+            assert torch.equal(value, new['optimizer']['state'][key][name]), (key, name)
+    ref_info = ref['message_hub']['runtime_info']
+    new_info = new['message_hub']['runtime_info']
+    assert ref_info.get('best_score') == new_info.get('best_score')
+    assert ref_info.get('best_ckpt', '').rsplit('/', 1)[-1] == \
+        new_info.get('best_ckpt', '').rsplit('/', 1)[-1]
+
+
+def _train_tiny(work, resume=False):
+    """A 3-epoch tiny run with validation and noise, in this process."""
+    report = ReportValHook()
+    build_runner(str(work), max_epochs=3, resume=resume, val=True, noise=True,
+                 extra_hooks=[report]).train()
+    return report.lines
+
+
+@pytest.fixture(scope='module')
+def tiny_reference(tmp_path_factory):
+    """An uninterrupted 3-epoch run with validation and random noise."""
+    work = tmp_path_factory.mktemp('reference')
+    return work, _train_tiny(work)
+
+
+# A kill during a training step (mid epoch 2), during the validation after
+# epoch 1, and while epoch_2.pth is written (LocalBackend.put #3: epoch_1.pth,
+# best_neg_mse_epoch_1.pth, epoch_2.pth).
+KILLS = {'train step': ('--kill-at-iter', ITERS_PER_EPOCH + 2),
+         'validation': ('--kill-in-val', 1),
+         'checkpoint write': ('--kill-in-save', 3)}
+
+
+@pytest.mark.parametrize('where', sorted(KILLS))
+def test_tiny_runner_resume_after_kill_is_exact(tiny_reference, tmp_path, where):
+    """Killed anywhere and resumed, the run ends bit-identical to an
+    uninterrupted one, and the validation of the resumed epoch is re-run (the
+    epoch_1.pth checkpoint is written before that validation)."""
+    reference, ref_vals = tiny_reference
     work = tmp_path / 'killed'
-    # SIGKILL after the 2nd iteration of epoch 2 (epoch_1.pth is on disk)
-    proc = run_tiny(work, '--max-epochs', 3, '--kill-at-iter',
-                    ITERS_PER_EPOCH + 2)
+    proc = run_tiny(work, '--max-epochs', 3, '--val', '--noise', *KILLS[where])
     assert proc.returncode == -9, proc.stderr[-2000:]
     assert (work / 'last_checkpoint').read_text() == str(work / 'epoch_1.pth')
-    assert not (work / 'epoch_2.pth').exists()
+    killed_vals = [line for line in proc.stdout.splitlines() if line.startswith('VAL')]
+    assert killed_vals == ref_vals[:len(killed_vals)]  # same run until the kill
 
-    proc = run_tiny(work, '--max-epochs', 3, '--resume')
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    assert f'START epoch=1 iter={ITERS_PER_EPOCH}' in proc.stdout
-    assert 'FINISHED epoch=3 iter=12' in proc.stdout
-
+    # the resumed run validates epoch 1 again, with the reference's result
+    assert _train_tiny(work, resume=True) == ref_vals
+    assert ref_vals[0].startswith('VAL epoch=1 ')
     for name in ('epoch_2.pth', 'epoch_3.pth'):
-        assert_same_tensors(weights_of(reference / name), weights_of(work / name))
-    ref_opt = torch.load(reference / 'epoch_3.pth', weights_only=True)['optimizer']
-    new_opt = torch.load(work / 'epoch_3.pth', weights_only=True)['optimizer']
-    for key, state in ref_opt['state'].items():
-        for name, value in state.items():
-            assert torch.equal(value, new_opt['state'][key][name]), (key, name)
+        _assert_same_training_state(reference / name, work / name)
+    best = sorted(p.name for p in work.glob('best_*.pth'))
+    assert best == sorted(p.name for p in reference.glob('best_*.pth'))
+    assert_same_tensors(weights_of(reference / best[0]), weights_of(work / best[0]))
 
 
 # --------------------------------------------------------------------------
@@ -60,17 +98,19 @@ def _toy_config():
 
 def _train_cmd(config, work_dir, *extra):
     options = [
-        'train_cfg.max_epochs=2', 'train_cfg.val_begin=100',
-        'train_dataloader.batch_size=4', 'train_dataloader.num_workers=1',
-        # fresh workers per epoch are seeded per epoch by mmengine, so the
-        # augmentation of an epoch does not depend on what ran before it
-        'train_dataloader.persistent_workers=False',
+        'train_cfg.max_epochs=2', 'train_cfg.val_begin=1', 'train_cfg.val_interval=1',
+        'train_dataloader.batch_size=4',
+        # persistent workers (as the COCO configs): their random state survives
+        # from one epoch to the next, which a resumed run must reproduce
+        'train_dataloader.num_workers=1', 'train_dataloader.persistent_workers=True',
         'val_dataloader.num_workers=0', 'val_dataloader.persistent_workers=False',
         'randomness.seed=0', 'randomness.deterministic=True',
         'default_hooks.logger.interval=1',
         'default_hooks.checkpoint.type=AtomicCheckpointHook',
         'default_hooks.checkpoint.interval=1',
         'default_hooks.checkpoint.max_keep_ckpts=-1',
+        'default_hooks.checkpoint.save_best=coco/bbox_mAP_50',
+        'default_hooks.checkpoint.rule=greater',
         'default_hooks.visualization.draw=False',
     ]
     return [sys.executable, os.path.join(ROOT, 'tools/train.py'), config,
@@ -78,7 +118,9 @@ def _train_cmd(config, work_dir, *extra):
 
 
 def _env():
-    return dict(os.environ, PYTHONPATH=ROOT, OMP_NUM_THREADS='1')
+    # tests/ on the path: the killing config imports test_robustness.kill_hooks
+    return dict(os.environ, PYTHONPATH=f'{ROOT}{os.pathsep}{os.path.join(ROOT, "tests")}',
+                OMP_NUM_THREADS='1')
 
 
 @pytest.fixture(scope='module')
@@ -98,42 +140,41 @@ def toy_root(tmp_path_factory):
     return root, config
 
 
-def _kill_mid_second_epoch(cmd, cwd):
-    """Start training, SIGKILL it once an iteration of epoch 2 is logged."""
-    proc = subprocess.Popen(cmd, cwd=cwd, env=_env(), stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
-    lines, deadline = [], time.time() + 300
-    try:
-        for line in proc.stdout:
-            lines.append(line)
-            if 'Epoch(train) [2][' in line:
-                os.kill(proc.pid, signal.SIGKILL)
-                break
-            assert time.time() < deadline, 'training too slow'
-    finally:
-        proc.stdout.close()
-        proc.wait()
-    return proc.returncode, ''.join(lines)
+def _val_lines(log, epoch):
+    return re.findall(rf'Epoch\(val\) \[{epoch}\]\[2/2\]\s+coco/bbox_mAP: .*?(?= data_time)', log)
 
 
-def test_toy_train_kill_and_resume_is_exact(toy_root):
+def test_toy_train_killed_in_validation_resumes_exactly(toy_root):
+    """tools/train.py SIGKILLed during the validation after epoch 1, then
+    ``--resume``: the validation of epoch 1 runs again (epoch_1.pth was written
+    before it), with the metrics of an uninterrupted run, and epoch 2 trains to
+    the same weights (persistent dataloader workers included)."""
     root, config = toy_root
     ref, work = root / 'ref', root / 'killed'
+    killer = root / 'kill_in_validation.py'
+    killer.write_text(f"_base_ = [{config!r}]\n"
+                      "custom_imports = dict(imports=['test_robustness.kill_hooks'],\n"
+                      "                      allow_failed_imports=False)\n"
+                      "custom_hooks = [dict(type='TestKillInValidationHook', epoch=1)]\n")
     # the uninterrupted reference runs alongside the run that gets killed
     reference = subprocess.Popen(_train_cmd(config, ref), cwd=root, env=_env(),
                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                  text=True)
-    code, log = _kill_mid_second_epoch(_train_cmd(config, work), root)
+    killed = subprocess.run(_train_cmd(str(killer), work), cwd=root, env=_env(),
+                            capture_output=True, text=True, timeout=600)
     ref_log = reference.communicate(timeout=600)[0]
     assert reference.returncode == 0, ref_log[-3000:]
-    assert code == -signal.SIGKILL, log[-3000:]
+    assert killed.returncode == -signal.SIGKILL, (killed.stdout + killed.stderr)[-3000:]
     assert (work / 'epoch_1.pth').exists() and not (work / 'epoch_2.pth').exists()
+    assert not _val_lines(killed.stdout + killed.stderr, 1)
 
     resumed = subprocess.run(_train_cmd(config, work, '--resume'), cwd=root,
                              env=_env(), capture_output=True, text=True,
                              timeout=600)
     out = resumed.stdout + resumed.stderr
     assert resumed.returncode == 0, out[-3000:]
-    assert 'resumed epoch: 1' in out
-    assert_same_tensors(weights_of(ref / 'epoch_2.pth'),
-                        weights_of(work / 'epoch_2.pth'))
+    assert 'resumed epoch: 1' in out and 'running that validation again' in out
+    assert _val_lines(out, 1) == _val_lines(ref_log, 1) != []
+    assert _val_lines(out, 2) == _val_lines(ref_log, 2) != []
+    for name in ('epoch_2.pth', *sorted(p.name for p in ref.glob('best_*.pth'))):
+        assert_same_tensors(weights_of(ref / name), weights_of(work / name))

@@ -272,4 +272,6 @@ def test_tool_roundtrip(tmp_path):
     x = torch.randn(1, 3, 64, 64)
     with torch.no_grad():
         _assert_close(official(x), ours._forward(x))
-    assert tool.main([str(src), str(tmp_path / 'bad.pth'), '--arch', 'dla_34']) == 1
+    with pytest.raises(ConversionError, match='ctdet_official.pth'):
+        tool.main([str(src), str(tmp_path / 'bad.pth'), '--arch', 'dla_34'])
+    assert not (tmp_path / 'bad.pth').exists()

@@ -69,10 +69,13 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help='sections to leave out')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config settings')
+    from mmcenternet.utils.launch import add_strict_load_argument
+    add_strict_load_argument(parser)
     return parser.parse_args(argv)
 
 
-def build_model(cfg, checkpoint: Optional[str], device: str) -> torch.nn.Module:
+def build_model(cfg, checkpoint: Optional[str], device: str,
+                strict: bool = True) -> torch.nn.Module:
     """The config's detector with the checkpoint's (or initial) weights, on ``device``."""
     from mmcenternet.models.utils import strip_pretrained_init
     from mmcenternet.registry import MODELS
@@ -81,8 +84,8 @@ def build_model(cfg, checkpoint: Optional[str], device: str) -> torch.nn.Module:
         strip_pretrained_init(model_cfg)  # random weights suffice for timing: no download
     model = MODELS.build(model_cfg)
     if checkpoint:
-        from mmcenternet.utils.checkpoint import load_checkpoint_strict
-        load_checkpoint_strict(model, checkpoint, map_location='cpu')
+        from mmcenternet.utils.checkpoint import load_model_weights
+        load_model_weights(model, checkpoint, strict=strict, map_location='cpu')
     else:
         model.init_weights()
     return model.to(device)
@@ -191,21 +194,22 @@ def main(argv=None) -> int:
 
 def run(args: argparse.Namespace) -> int:
     """Runs the tool with parsed arguments."""
+    from mmcenternet.utils.cli import load_config, validate_cfg_options
     if args.device == 'cuda' and not torch.cuda.is_available():
-        print('--device cuda: CUDA is not available on this machine', file=sys.stderr)
+        print('error: --device cuda: CUDA is not available on this machine', file=sys.stderr)
         return 2
     if args.fp16 and args.device != 'cuda':
         print('note: --fp16 (autocast) is for CUDA; ignored on CPU')
     if args.threads:
         torch.set_num_threads(args.threads)
-    from mmcenternet.utils.cli import load_config
     cfg = load_config(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
     register_all_modules(init_default_scope=False)
+    if args.cfg_options:
+        validate_cfg_options(cfg, args.cfg_options)
+        cfg.merge_from_dict(args.cfg_options)
     scope = cfg.get('default_scope', 'mmcenternet')
     with DefaultScope.overwrite_default_scope(scope):
-        model = build_model(cfg, args.checkpoint, args.device)
+        model = build_model(cfg, args.checkpoint, args.device, strict=not args.no_strict_load)
         dcn = sorted({type(m).__name__ for m in model.modules()
                       if isinstance(m, DEFORM_CONVS)})
         print(f'config: {args.config}\ndevice: {args.device}, torch {torch.__version__}, '
@@ -222,4 +226,6 @@ def run(args: argparse.Namespace) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    from mmcenternet.utils.cli import friendly_errors
+    with friendly_errors():
+        sys.exit(main())

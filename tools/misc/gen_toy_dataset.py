@@ -476,10 +476,16 @@ def main(argv: list[str] | None = None) -> None:
     """Command-line entry point."""
     args = parse_args(argv)
     start = time.perf_counter()
-    generate(args.out, args.num_train, args.num_val, args.img_size, args.seed,
-             force=args.force)
+    try:
+        generate(args.out, args.num_train, args.num_val, args.img_size, args.seed,
+                 force=args.force)
+    except ValueError as exc:  # argument checks of generate()
+        from mmcenternet.utils.cli import ConfigError
+        raise ConfigError(f'{exc} (--img-size, --num-train, --num-val)') from exc
     print(f'Done in {time.perf_counter() - start:.1f}s.')
 
 
 if __name__ == '__main__':
-    main()
+    from mmcenternet.utils.cli import friendly_errors
+    with friendly_errors():
+        main()

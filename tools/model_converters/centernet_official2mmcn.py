@@ -15,11 +15,10 @@ import argparse
 import sys
 from typing import Dict, List, Optional
 
-import torch
-
 from mmcenternet.models.utils.official_ckpt import (ConversionError, DEFAULT_HEAD_MAP,
                                                     convert_official_state_dict,
                                                     detect_arch, strip_module_prefix)
+from mmcenternet.utils.checkpoint import CheckpointError, atomic_torch_save, safe_torch_load
 
 
 def parse_head_map(items: Optional[List[str]]) -> Dict[str, str]:
@@ -47,28 +46,29 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
+    """Convert; a bad source raises CheckpointError / ConversionError (one-line error)."""
     args = parse_args(argv)
-    checkpoint = torch.load(args.src, map_location='cpu', weights_only=True)
+    checkpoint = safe_torch_load(args.src, map_location='cpu')
     state_dict = checkpoint.get('state_dict', checkpoint) if isinstance(checkpoint,
                                                                        dict) else None
     if not isinstance(state_dict, dict):
-        print(f'error: {args.src} holds no state dict', file=sys.stderr)
-        return 1
+        raise CheckpointError(f'{args.src} holds no state dict')
     try:
         arch = args.arch or detect_arch(strip_module_prefix(state_dict))
         converted = convert_official_state_dict(state_dict, arch,
                                                 parse_head_map(args.head_map))
     except ConversionError as err:
-        print(f'error: {err}', file=sys.stderr)
-        return 1
+        raise ConversionError(f'{args.src}: {err}') from err
     meta = {'source': str(args.src), 'arch': arch, 'converter': 'centernet_official2mmcn'}
     epoch = checkpoint.get('epoch') if isinstance(checkpoint, dict) else None
     if isinstance(epoch, int):
         meta['official_epoch'] = epoch
-    torch.save({'meta': meta, 'state_dict': converted}, args.dst)
+    atomic_torch_save({'meta': meta, 'state_dict': converted}, args.dst)
     print(f'{arch}: converted {len(converted)} tensors -> {args.dst}')
     return 0
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    from mmcenternet.utils.cli import friendly_errors
+    with friendly_errors():
+        sys.exit(main())

@@ -36,8 +36,10 @@ val_dataloader = dict(
         backend_args=backend_args))
 test_dataloader = val_dataloader
 
+# mmdet's CocoMetric with the ground truth the val dataset kept (cleaned boxes) instead of the
+# raw file; ann_file is only read when the metric runs outside tools/train.py / tools/test.py.
 val_evaluator = dict(
-    type='mmdet.CocoMetric',
+    type='CenterNetCocoMetric',
     ann_file=data_root + 'annotations/instances_val2017.json',
     metric='bbox',
     format_only=False,

@@ -1,3 +1,4 @@
 from .atomic_checkpoint_hook import AtomicCheckpointHook
+from .deterministic_resume_hook import DeterministicResumeHook
 
-__all__ = ['AtomicCheckpointHook']
+__all__ = ['AtomicCheckpointHook', 'DeterministicResumeHook']

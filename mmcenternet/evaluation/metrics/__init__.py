@@ -1,0 +1,3 @@
+from .coco_metric import CenterNetCocoMetric, bind_loop_datasets, coco_from_dict
+
+__all__ = ['CenterNetCocoMetric', 'bind_loop_datasets', 'coco_from_dict']

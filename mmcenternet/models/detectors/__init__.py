@@ -1,4 +1,5 @@
 from .centernet import CenterNet
 from .centernet_tta import CenterNetTTAModel
+from .loss_guard import GuardedDistributedDataParallel
 
-__all__ = ['CenterNet', 'CenterNetTTAModel']
+__all__ = ['CenterNet', 'CenterNetTTAModel', 'GuardedDistributedDataParallel']
