@@ -1,5 +1,6 @@
 # Keypoint Triplets (Duan's CenterNet-52/-104.json): Adam, lr 2.5e-4 for batch 48,
-# 480k iterations, lr / 10 at 450k; snapshots every 5k iterations.
+# 480k iterations, lr / 10 at 450k. (Configs using it also set iteration-based
+# checkpoints and logs: default_runtime.py is epoch-based.)
 max_iters = 480000
 train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters, val_interval=40000)
 val_cfg = dict(type='ValLoop')
@@ -11,5 +12,3 @@ param_scheduler = [
          gamma=0.1)
 ]
 auto_scale_lr = dict(enable=False, base_batch_size=48)
-default_hooks = dict(checkpoint=dict(by_epoch=False, interval=5000))
-log_processor = dict(by_epoch=False)

@@ -23,6 +23,9 @@ TRIPLET_BRANCHES: Dict[str, Tuple[str, Optional[int]]] = {
     'tl_offset': ('tl', 2), 'br_offset': ('br', 2), 'ct_offset': ('ct', 2),
 }
 KEYPOINTS = ('tl', 'br', 'ct')
+#: The loss terms :meth:`TripletHead.loss_by_feat` returns.
+LOSS_KEYS = tuple(f'loss_{k}_{t}' for k in KEYPOINTS for t in ('heatmap', 'offset')) + (
+    'loss_pull', 'loss_push')
 DEFAULT_TEST_CFG = dict(
     # Duan's per-class soft-NMS: gaussian (exp_soft_nms), sigma 0.5, scores below 0.001
     # dropped, areas with the +1 pixel convention (offset=1).
@@ -60,6 +63,8 @@ class TripletHead(BaseDenseHead):
         test_cfg: ``soft_nms`` (kwargs of mmcv ``soft_nms``, applied per class; None to
             skip) and ``max_per_img`` (100).
     """
+
+    loss_keys = LOSS_KEYS
 
     def __init__(self, num_classes: int, in_channels: int = 256, feat_channels: int = 256,
                  pool_channels: int = 128, num_stacks: int = 2,

@@ -1,4 +1,5 @@
 from .centernet import CenterNet
 from .centernet_tta import CenterNetTTAModel
+from .triplet_tta import TripletTTAModel
 
-__all__ = ['CenterNet', 'CenterNetTTAModel']
+__all__ = ['CenterNet', 'CenterNetTTAModel', 'TripletTTAModel']

@@ -5,7 +5,7 @@
 # channels instead of 5 and 256-512, 16 channels inside the poolings, the 128 px toy
 # images as input (the affine random scale / crop / flip of the COCO recipe at 128 px),
 # no colour augmentation, Adam at a higher lr with warm-up and gradient clipping,
-# epochs instead of 480k iterations; targets, losses and decoding are the paper's.
+# 30 epochs instead of 480k iterations; targets, losses and decoding are the paper's.
 _base_ = [
     '../_base_/models/centernet-triplet_hg52.py', '../_base_/datasets/toy_detection.py',
     '../_base_/schedules/schedule_140e.py', '../_base_/default_runtime.py'
@@ -30,12 +30,12 @@ train_dataloader = dict(batch_size=8, num_workers=0, persistent_workers=False,
 val_dataloader = dict(num_workers=0, persistent_workers=False)
 test_dataloader = val_dataloader
 
-max_epochs = 70
+max_epochs = 30
 train_cfg = dict(max_epochs=max_epochs, val_interval=10)
 optim_wrapper = dict(optimizer=dict(type='Adam', lr=2e-3), clip_grad=dict(max_norm=35))
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=100),
-    dict(type='MultiStepLR', begin=0, end=max_epochs, by_epoch=True, milestones=[55, 65],
+    dict(type='MultiStepLR', begin=0, end=max_epochs, by_epoch=True, milestones=[22, 27],
          gamma=0.1)
 ]
 auto_scale_lr = dict(base_batch_size=8)
