@@ -34,7 +34,8 @@ a scratch venv::
     # numpy 2 removed two typedefs used only by the plain nms() there:
     sed -i 's/np.float thresh/float thresh/; s/np\\.int_t/np.intp_t/g' nms.pyx
     cython -3 nms.pyx -o nms.c
-    gcc -shared -fPIC -O2 -I$(python -c "import sysconfig; print(sysconfig.get_paths()['include'])") \
+    gcc -shared -fPIC -O2 \
+        -I$(python -c "import sysconfig; print(sysconfig.get_paths()['include'])") \
         -I$(python -c "import numpy; print(numpy.get_include())") nms.c \
         -o nms$(python -c "import sysconfig; print(sysconfig.get_config_var('EXT_SUFFIX'))")
 """
@@ -45,7 +46,7 @@ import os.path as osp
 import sys
 import tempfile
 import types
-from typing import Dict, Sequence, Tuple
+from typing import Dict, Tuple
 
 import numpy as np
 

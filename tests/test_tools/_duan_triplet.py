@@ -7,7 +7,7 @@ hourglass with its per-stack layers). The C++ corner pools are mmcv's ``CornerPo
 (what they compute). The hourglass parts are the CornerNet ones of
 ``_official_centernet.py``.
 """
-from typing import Dict, List, Sequence
+from typing import Dict, Sequence
 
 from mmcv.ops import CornerPool
 from torch import Tensor, nn
@@ -15,10 +15,10 @@ from torch import Tensor, nn
 from _official_centernet import HGConv, OfficialHourglass
 
 
-class DuanPool(nn.Module):
-    """``pool(dim, pool1, pool2)``: ``tl_pool`` = (top, left), ``br_pool`` = (bottom, right)."""
+class _DuanPoolBase(nn.Module):
+    """The layers ``pool`` and ``pool_cross`` share, and their common tail."""
 
-    def __init__(self, dim: int, first: str, second: str, mid: int = 128) -> None:
+    def __init__(self, dim: int, mid: int) -> None:
         super().__init__()
         self.p1_conv1 = HGConv(3, dim, mid)
         self.p2_conv1 = HGConv(3, dim, mid)
@@ -27,6 +27,16 @@ class DuanPool(nn.Module):
         self.conv1 = nn.Conv2d(dim, dim, 1, bias=False)
         self.bn1 = nn.BatchNorm2d(dim)
         self.conv2 = HGConv(3, dim, dim)
+
+    def tail(self, pooled: Tensor, x: Tensor) -> Tensor:
+        return self.conv2((self.p_bn1(self.p_conv1(pooled)) + self.bn1(self.conv1(x))).relu())
+
+
+class DuanPool(_DuanPoolBase):
+    """``pool(dim, pool1, pool2)``: ``tl_pool`` = (top, left), ``br_pool`` = (bottom, right)."""
+
+    def __init__(self, dim: int, first: str, second: str, mid: int = 128) -> None:
+        super().__init__(dim, mid)
         self.pool1, self.pool2 = CornerPool(first), CornerPool(second)
         self.look_conv1 = HGConv(3, dim, mid)
         self.look_conv2 = HGConv(3, dim, mid)
@@ -38,30 +48,21 @@ class DuanPool(nn.Module):
                                                + self.pool2(self.look_conv1(x))))
         branch2 = self.pool2(self.P2_look_conv(self.p2_conv1(x)
                                                + self.pool1(self.look_conv2(x))))
-        merged = (self.p_bn1(self.p_conv1(branch1 + branch2)) + self.bn1(self.conv1(x))).relu()
-        return self.conv2(merged)
+        return self.tail(branch1 + branch2, x)
 
 
-class DuanPoolCross(nn.Module):
+class DuanPoolCross(_DuanPoolBase):
     """``pool_cross(dim, top, left, bottom, right)`` (``center_pool``)."""
 
     def __init__(self, dim: int, mid: int = 128) -> None:
-        super().__init__()
-        self.p1_conv1 = HGConv(3, dim, mid)
-        self.p2_conv1 = HGConv(3, dim, mid)
-        self.p_conv1 = nn.Conv2d(mid, dim, 3, padding=1, bias=False)
-        self.p_bn1 = nn.BatchNorm2d(dim)
-        self.conv1 = nn.Conv2d(dim, dim, 1, bias=False)
-        self.bn1 = nn.BatchNorm2d(dim)
-        self.conv2 = HGConv(3, dim, dim)
+        super().__init__(dim, mid)
         self.pools = [CornerPool(m) for m in ('top', 'left', 'bottom', 'right')]
 
     def forward(self, x: Tensor) -> Tensor:
         top, left, bottom, right = self.pools
         column = bottom(top(self.p1_conv1(x)))
         row = right(left(self.p2_conv1(x)))
-        merged = (self.p_bn1(self.p_conv1(column + row)) + self.bn1(self.conv1(x))).relu()
-        return self.conv2(merged)
+        return self.tail(column + row, x)
 
 
 #: Duan's output layer name -> (pooled feature, our branch name).
@@ -94,15 +95,7 @@ class DuanTripletKP(OfficialHourglass):
                 nn.Sequential(HGConv(3, cnv_dim, cur, with_bn=False), nn.Conv2d(cur, cout, 1))
                 for _ in range(nstack)]))
 
-    def forward(self, x: Tensor) -> List[Dict[str, Tensor]]:
-        inter = self.pre(x)
-        outs = []
-        for s in range(self.nstack):
-            cnv = self.cnvs[s](self.kps[s](inter))
-            pooled = dict(tl=self.tl_cnvs[s](cnv), br=self.br_cnvs[s](cnv),
-                          ct=self.ct_cnvs[s](cnv))
-            outs.append({ours: getattr(self, name)[s](pooled[kp])
-                         for name, (kp, ours) in OUTPUTS.items()})
-            if s < self.nstack - 1:
-                inter = self.inters[s]((self.inters_[s](inter) + self.cnvs_[s](cnv)).relu())
-        return outs
+    def stack_outputs(self, s: int, cnv: Tensor) -> Dict[str, Tensor]:
+        """Stack ``s``: the three poolings, then the output layers (our branch names)."""
+        pooled = dict(tl=self.tl_cnvs[s](cnv), br=self.br_cnvs[s](cnv), ct=self.ct_cnvs[s](cnv))
+        return {ours: getattr(self, name)[s](pooled[kp]) for name, (kp, ours) in OUTPUTS.items()}

@@ -19,7 +19,8 @@ import torch
 
 from mmcenternet.models.utils.official_ckpt import (ConversionError, DEFAULT_HEAD_MAP,
                                                     convert_official_state_dict,
-                                                    detect_arch, strip_module_prefix)
+                                                    detect_arch, read_checkpoint,
+                                                    strip_module_prefix)
 
 
 def parse_head_map(items: Optional[List[str]]) -> Dict[str, str]:
@@ -48,10 +49,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
 
 def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
-    checkpoint = torch.load(args.src, map_location='cpu', weights_only=True)
-    state_dict = checkpoint.get('state_dict', checkpoint) if isinstance(checkpoint,
-                                                                       dict) else None
-    if not isinstance(state_dict, dict):
+    checkpoint, state_dict = read_checkpoint(args.src)
+    if state_dict is None:
         print(f'error: {args.src} holds no state dict', file=sys.stderr)
         return 1
     try:

@@ -19,7 +19,8 @@ from typing import List, Optional
 import torch
 
 from mmcenternet.models.utils.duan_triplet_ckpt import convert_duan_state_dict, num_stacks
-from mmcenternet.models.utils.official_ckpt import ConversionError, strip_module_prefix
+from mmcenternet.models.utils.official_ckpt import (ConversionError, read_checkpoint,
+                                                    strip_module_prefix)
 
 CONFIGS = {1: 'centernet-triplet_hg52_8xb6-crop511-480k_coco.py',
            2: 'centernet-triplet_hg104_8xb6-crop511-480k_coco.py'}
@@ -36,10 +37,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
 
 def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
-    checkpoint = torch.load(args.src, map_location='cpu', weights_only=True)
-    state_dict = checkpoint.get('state_dict', checkpoint) if isinstance(checkpoint,
-                                                                       dict) else None
-    if not isinstance(state_dict, dict):
+    _, state_dict = read_checkpoint(args.src)
+    if state_dict is None:
         print(f'error: {args.src} holds no state dict', file=sys.stderr)
         return 1
     try:

@@ -1,18 +1,15 @@
 # Keypoint Triplets "CenterNet-104" (Duankaiwen/CenterNet models/CenterNet-104.py): the
 # CornerNet Hourglass-104 (2 stacks, mmdet's HourglassNet has its layout) and, per stack,
 # cascade corner pooling (top-left, bottom-right) + center pooling, each followed by
-# heatmap / embedding / offset branches (3x3 conv 256 + ReLU + 1x1 conv).
+# heatmap / embedding / offset branches (3x3 conv 256 + ReLU + 1x1 conv). Duan's COCO
+# mean/std and BGR input are the official CenterNet ones (the base below); no padding in
+# training (511 x 511 crops), test inputs are padded to 128-multiples by the pipeline.
+_base_ = './centernet_r18-dcnv2.py'
 num_classes = 80
 model = dict(
-    type='CenterNet',
-    data_preprocessor=dict(
-        type='mmdet.DetDataPreprocessor',
-        # Duan's COCO mean/std (BGR, on 0-1 values) x 255; images stay BGR
-        mean=[104.01362, 114.03422, 119.91659],
-        std=[73.60276, 69.89082, 70.91508],
-        bgr_to_rgb=False,
-        pad_size_divisor=1),
+    data_preprocessor=dict(pad_size_divisor=1),
     backbone=dict(
+        _delete_=True,
         type='mmdet.HourglassNet',
         downsample_times=5,
         num_stacks=2,
@@ -22,6 +19,7 @@ model = dict(
         norm_cfg=dict(type='BN', requires_grad=True)),
     neck=None,
     bbox_head=dict(
+        _delete_=True,
         type='TripletHead',
         num_classes=num_classes,
         in_channels=256,
@@ -35,8 +33,8 @@ model = dict(
                      radius_mode='official', min_overlap=0.7),
         decoder=dict(type='TripletDecoder', topk=70, kernel=3, ae_threshold=0.5,
                      num_dets=1000, area_thr=22500, small_n=3, large_n=5)),
-    train_cfg=None,
     # Duan's test: gaussian soft-NMS per class (sigma 0.5, +1 pixel areas), 100 boxes
-    test_cfg=dict(soft_nms=dict(iou_threshold=0.5, sigma=0.5, min_score=0.001,
+    test_cfg=dict(_delete_=True,
+                  soft_nms=dict(iou_threshold=0.5, sigma=0.5, min_score=0.001,
                                 method='gaussian', offset=1),
                   max_per_img=100))

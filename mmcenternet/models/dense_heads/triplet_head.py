@@ -3,10 +3,8 @@ Detection"): corner pairs with associative embeddings, plus a center keypoint.""
 import copy
 from typing import Dict, List, Optional, Sequence, Tuple
 
-import torch
 from mmcv.ops import soft_nms
 from mmdet.models.dense_heads.base_dense_head import BaseDenseHead
-from mmdet.structures import SampleList
 from mmdet.utils import InstanceList, OptInstanceList
 from mmengine.structures import InstanceData
 from torch import Tensor, nn
@@ -14,7 +12,7 @@ from torch import Tensor, nn
 from mmcenternet.registry import MODELS, TASK_UTILS
 from ..layers.triplet_pools import CascadeCornerPool, CenterPool
 from ..task_modules.decoders import gather_at
-from .centernet_head import build_branch
+from .centernet_head import CenterNetHead, build_branch
 
 #: Branch name -> (pooled feature it reads, output channels; None = num_classes).
 TRIPLET_BRANCHES: Dict[str, Tuple[str, Optional[int]]] = {
@@ -130,11 +128,10 @@ class TripletHead(BaseDenseHead):
         return outs
 
     # ------------------------------------------------------------------ training
-    def loss(self, x: Tuple[Tensor, ...], batch_data_samples: SampleList) -> dict:
-        """Forward + loss from the data samples' ``gt_instances``."""
-        gts = [s.gt_instances for s in batch_data_samples]
-        metas = [s.metainfo for s in batch_data_samples]
-        return self.loss_by_feat(self(x), gts, metas)
+    # forward + ``loss_by_feat`` / ``predict_by_feat`` from the data samples, as
+    # CenterNetHead (they only call the methods below)
+    loss = CenterNetHead.loss
+    predict = CenterNetHead.predict
 
     def loss_by_feat(self, stack_outs: Sequence[Dict[str, Tensor]],
                      batch_gt_instances: InstanceList, batch_img_metas: List[dict],
@@ -167,12 +164,6 @@ class TripletHead(BaseDenseHead):
         return losses
 
     # ------------------------------------------------------------------ testing
-    def predict(self, x: Tuple[Tensor, ...], batch_data_samples: SampleList,
-                rescale: bool = False) -> InstanceList:
-        """Forward + decode; returns one ``InstanceData`` per image."""
-        metas = [s.metainfo for s in batch_data_samples]
-        return self.predict_by_feat(self(x), batch_img_metas=metas, rescale=rescale)
-
     def predict_by_feat(self, stack_outs: Sequence[Dict[str, Tensor]],
                         batch_img_metas: Optional[List[dict]] = None,
                         rescale: bool = False) -> InstanceList:

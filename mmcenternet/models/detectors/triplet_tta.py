@@ -1,5 +1,4 @@
 """Flip and multi-scale test of Keypoint Triplets, in the order of Duan's ``test/coco.py``."""
-from collections import OrderedDict
 from typing import Dict, List, Sequence, Tuple
 
 import numpy as np
@@ -8,7 +7,7 @@ from mmdet.structures import DetDataSample
 from torch import Tensor
 
 from mmcenternet.registry import MODELS
-from .centernet_tta import CenterNetTTAModel, _group_key
+from .centernet_tta import CenterNetTTAModel, view_pairs
 
 #: Candidate outputs pooled over the scales (centers come from one scale).
 CANDIDATE_KEYS = ('bboxes', 'scores', 'labels', 'tl_scores', 'br_scores')
@@ -53,22 +52,13 @@ class TripletTTAModel(CenterNetTTAModel):
         self.center_scale = center_scale
 
     def _test_one(self, views: Sequence[dict]) -> DetDataSample:
-        groups: 'OrderedDict[tuple, Dict[bool, dict]]' = OrderedDict()
-        for view in views:
-            sample = view['data_samples'][0]
-            flipped = bool(sample.metainfo.get('flip', False))
-            groups.setdefault(_group_key(sample), {})[flipped] = view
         head = self.module.bbox_head
         per_scale: List[Tuple[float, Dict[str, Tensor]]] = []
-        for pair in groups.values():
-            base = pair.get(False)
-            if base is None:
-                raise ValueError('TTA pipeline gives a flipped view without its unflipped '
-                                 'twin; include RandomFlip(prob=0.) in tta_pipeline')
+        for base, flipped in view_pairs(views):
             metas = [base['data_samples'][0].metainfo]
             maps = self._maps(base)
-            if self.flip and True in pair:
-                maps = head.decoder.flip_merge(maps, self._maps(pair[True]), metas)
+            if self.flip and flipped is not None:
+                maps = head.decoder.flip_merge(maps, self._maps(flipped), metas)
             per_scale.append((view_scale(metas[0]), head.candidates(maps, metas, True)))
         dets = {k: torch.cat([d[k] for _, d in per_scale], dim=1) for k in CANDIDATE_KEYS}
         _, center_view = min(per_scale, key=lambda s: abs(s[0] - self.center_scale))

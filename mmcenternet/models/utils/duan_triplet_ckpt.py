@@ -25,7 +25,7 @@ from typing import List, Mapping, Optional
 
 import torch
 
-from .official_ckpt import (ConversionError, KeyMapper, _hourglass_mappers,
+from .official_ckpt import (ConversionError, KeyMapper, _hourglass_mappers, map_keys,
                             strip_module_prefix)
 
 #: Duan's pooling module names -> ours (inside ``bbox_head.pools.<kp>.<stack>``).
@@ -94,17 +94,7 @@ def convert_duan_state_dict(
     """
     state_dict = strip_module_prefix(state_dict)
     num_stacks(state_dict)
-    mappers = duan_mappers()
-    converted: 'OrderedDict[str, torch.Tensor]' = OrderedDict()
-    unmapped = []
-    for key, value in state_dict.items():
-        new_key = next((out for out in (m(key) for m in mappers) if out is not None), None)
-        if new_key is None:
-            unmapped.append(key)
-            continue
-        if new_key in converted:
-            raise ConversionError(f'two keys map to {new_key!r} (the second is {key!r})')
-        converted[new_key] = value.detach().contiguous() if torch.is_tensor(value) else value
+    converted, _, unmapped = map_keys(state_dict, duan_mappers())
     if unmapped:
         raise ConversionError(f'{len(unmapped)} key(s) of the Duan checkpoint have no '
                               f'mapping: {unmapped}')

@@ -105,7 +105,8 @@ class TripletDecoder(BaseCenterDecoder):
 
         Returns:
             ``bboxes (B, N, 4)``, ``scores (B, N)`` (-1: rejected), ``labels (B, N)``,
-            ``tl_scores`` / ``br_scores (B, N)`` (the corners' own scores), ``centers (B, K, 2)``, ``center_scores (B, K)``, ``center_labels (B, K)``.
+            ``tl_scores`` / ``br_scores (B, N)`` (the corners' own scores),
+            ``centers (B, K, 2)``, ``center_scores (B, K)``, ``center_labels (B, K)``.
         """
         views = [maps]
         if FLIP_PREFIX + 'tl_heatmap' in maps:
