@@ -41,7 +41,7 @@ tta_pipeline = [
                      [dict(type='RandomFlip', prob=1.), dict(type='RandomFlip', prob=0.)],
                      [dict(type='PackDetInputs', meta_keys=meta_keys)]])
 ]
-tta_model = dict(type='TripletTTAModel', flip=True, center_scale=1.0)
+tta_model = dict(_delete_=True, type='TripletTTAModel', flip=True, center_scale=1.0)
 
 train_dataloader = dict(
     batch_size=6,

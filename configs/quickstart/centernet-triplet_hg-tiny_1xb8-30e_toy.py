@@ -20,6 +20,9 @@ model = dict(
     bbox_head=dict(type='TripletHead', num_classes=num_classes, in_channels=32,
                    feat_channels=32, pool_channels=16, num_stacks=1))
 
+# --tta: Duan's test order (both views' corner pairs pooled, then the central regions)
+tta_model = dict(_delete_=True, type='TripletTTAModel', flip=True)
+
 max_epochs = 30
 train_cfg = dict(max_epochs=max_epochs, val_interval=10)
 param_scheduler = [

@@ -1,11 +1,17 @@
 """TripletTTAModel: Duan's flip test (decode both views, pool the candidates) and its
 multi-scale order (pool all scales, then the central-region test with scale-1 centers)."""
+import os.path as osp
+
 import numpy as np
+import pytest
 import torch
+from mmengine.config import Config
 
 from mmcenternet.models.detectors.triplet_tta import CANDIDATE_KEYS, view_scale
 from mmcenternet.registry import MODELS
 from test_models.test_detectors.test_centernet_tta import views
+
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
 
 def tiny_triplet_model():
@@ -86,3 +92,19 @@ def test_multi_scale_pools_candidates_and_uses_scale_one_centers():
     torch.testing.assert_close(result.scores, manual.scores)
     centers = (result.bboxes[:, :2] + result.bboxes[:, 2:]) / 2
     assert centers.min() >= 0 and centers[:, 0].max() <= 96 and centers[:, 1].max() <= 64
+
+
+@pytest.mark.parametrize('name', [
+    'quickstart/centernet-triplet_hg-tiny_1xb8-30e_toy.py',
+    'centernet_triplet/centernet-triplet_hg104_8xb6-crop511-480k_coco.py',
+    'centernet_triplet/centernet-triplet_hg52_8xb6-crop511-480k-mstest_coco.py'])
+def test_configs_tta_model_builds(name):
+    """What ``tools/test.py --tta`` builds (on 'meta': no weights are needed)."""
+    cfg = Config.fromfile(osp.join(ROOT, 'configs', name))
+    tta = cfg.tta_model
+    tta.module = cfg.model
+    with torch.device('meta'):
+        model = MODELS.build(tta)
+    assert type(model).__name__ == 'TripletTTAModel'
+    scales = [t['scale_ratio'] for t in cfg.tta_pipeline[1]['transforms'][0]]
+    assert (len(scales) == 5) == ('mstest' in name)
