@@ -388,10 +388,14 @@ class OfficialHourglass(nn.Module):
         outs = []
         for s in range(self.nstack):
             cnv = self.cnvs[s](self.kps[s](inter))
-            outs.append({name: getattr(self, name)[s](cnv) for name in self.head_names})
+            outs.append(self.stack_outputs(s, cnv))
             if s < self.nstack - 1:
                 inter = self.inters[s]((self.inters_[s](inter) + self.cnvs_[s](cnv)).relu())
         return outs
+
+    def stack_outputs(self, s: int, cnv: Tensor) -> Dict[str, Tensor]:
+        """The heads of stack ``s`` on its ``cnvs`` output."""
+        return {name: getattr(self, name)[s](cnv) for name in self.head_names}
 
 
 def randomize_(model: nn.Module, seed: int = 0) -> nn.Module:

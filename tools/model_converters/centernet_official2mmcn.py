@@ -17,8 +17,9 @@ from typing import Dict, List, Optional
 
 from mmcenternet.models.utils.official_ckpt import (ConversionError, DEFAULT_HEAD_MAP,
                                                     convert_official_state_dict,
-                                                    detect_arch, strip_module_prefix)
-from mmcenternet.utils.checkpoint import CheckpointError, atomic_torch_save, safe_torch_load
+                                                    detect_arch, read_checkpoint,
+                                                    strip_module_prefix)
+from mmcenternet.utils.checkpoint import CheckpointError, atomic_torch_save
 
 
 def parse_head_map(items: Optional[List[str]]) -> Dict[str, str]:
@@ -48,10 +49,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
 def main(argv: Optional[List[str]] = None) -> int:
     """Convert; a bad source raises CheckpointError / ConversionError (one-line error)."""
     args = parse_args(argv)
-    checkpoint = safe_torch_load(args.src, map_location='cpu')
-    state_dict = checkpoint.get('state_dict', checkpoint) if isinstance(checkpoint,
-                                                                       dict) else None
-    if not isinstance(state_dict, dict):
+    checkpoint, state_dict = read_checkpoint(args.src)
+    if state_dict is None:
         raise CheckpointError(f'{args.src} holds no state dict')
     try:
         arch = args.arch or detect_arch(strip_module_prefix(state_dict))

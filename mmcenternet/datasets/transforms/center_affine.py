@@ -76,7 +76,9 @@ class CenterAffine(RandomSourceMixin, BaseTransform):
     is drawn at least ``get_border(border)`` pixels inside the image, and the image is flipped
     left-right with probability ``flip_prob`` (box x mapped as ``w - 1 - x``, as officially).
     Instead of ``random_scales`` (official ``not_rand_crop``) ``shift`` / ``scale`` give the
-    gaussian jitter of the official alternative.
+    gaussian jitter of the official alternative. With ``crop_size`` the random window is
+    ``crop_size`` times the random scale instead of the long side times it (CornerNet's and
+    Keypoint Triplets' ``random_crop``: a ``511 * scale`` window resized to 511).
 
     Adds ``affine_matrix`` (3x3, original -> input pixels), ``img_shape``, ``scale_factor``,
     ``flip``, ``flip_direction``. Boxes are mapped but not clipped: the target encoder clips
@@ -92,6 +94,8 @@ class CenterAffine(RandomSourceMixin, BaseTransform):
         shift: Gaussian center jitter (fraction of the size) when ``random_scales`` is None.
         scale: Gaussian scale jitter when ``random_scales`` is None.
         flip_prob: Probability of a horizontal flip.
+        crop_size: Side of the random crop window before scaling (e.g. 511 for Keypoint
+            Triplets); None (official CenterNet) uses the image's long side.
         scale_ratio: Test scale (multi-scale test): the image is first resized by this
             factor (``cv2.resize`` to ``int(h * r), int(w * r)``), as the official
             ``pre_process``; with ``keep_res`` the input follows the resized size, else the
@@ -109,7 +113,7 @@ class CenterAffine(RandomSourceMixin, BaseTransform):
                  pad_divisor: int = 32, random_scales: Optional[Sequence[float]] = None,
                  border: int = 128, shift: float = 0.0, scale: float = 0.0,
                  flip_prob: float = 0.0, scale_ratio: float = 1.0,
-                 backmap: str = 'official') -> None:
+                 backmap: str = 'official', crop_size: Optional[int] = None) -> None:
         if backmap not in self.BACKMAP_MODES:
             raise ValueError(f'CenterAffine.backmap must be one of {self.BACKMAP_MODES}, '
                              f'got {backmap!r}')
@@ -123,6 +127,7 @@ class CenterAffine(RandomSourceMixin, BaseTransform):
         self.scale = scale
         self.flip_prob = flip_prob
         self.scale_ratio = scale_ratio
+        self.crop_size = crop_size
 
     @property
     def is_random(self) -> bool:
@@ -173,6 +178,8 @@ class CenterAffine(RandomSourceMixin, BaseTransform):
             img, resize = self._resize(img, self.scale_ratio, self.backmap)
         height, width = img.shape[:2]
         center, size, out_size = self._source_square(height, width, long_side)
+        if self.crop_size is not None and self.random_scales is not None:
+            size = np.array([self.crop_size] * 2, dtype=np.float32)
         size = self._randomise(center, size, height, width)
         flipped = self.flip_prob > 0 and self.random.random() < self.flip_prob
         if flipped:

@@ -1,3 +1,4 @@
 from .dla import DLA
+from .hourglass import StackedHourglassNet
 
-__all__ = ['DLA']
+__all__ = ['DLA', 'StackedHourglassNet']

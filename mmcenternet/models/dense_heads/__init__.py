@@ -1,3 +1,4 @@
 from .centernet_head import CenterNetHead
+from .triplet_head import TripletHead
 
-__all__ = ['CenterNetHead']
+__all__ = ['CenterNetHead', 'TripletHead']

@@ -7,7 +7,7 @@ gaussian soft-NMS. This model does that.
 """
 import math
 from collections import OrderedDict
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -27,6 +27,23 @@ def _group_key(sample: DetDataSample) -> tuple:
     meta = sample.metainfo
     matrix = meta.get('affine_matrix')
     return (tuple(meta['img_shape']), None if matrix is None else matrix.tobytes())
+
+
+def view_pairs(views: Sequence[dict]) -> List[Tuple[dict, Optional[dict]]]:
+    """Groups one image's TTA views by scale: ``[(unflipped view, flipped view or None)]``.
+
+    Raises:
+        ValueError: A flipped view without its unflipped twin.
+    """
+    groups: 'OrderedDict[tuple, Dict[bool, dict]]' = OrderedDict()
+    for view in views:
+        sample = view['data_samples'][0]
+        flipped = bool(sample.metainfo.get('flip', False))
+        groups.setdefault(_group_key(sample), {})[flipped] = view
+    if any(False not in pair for pair in groups.values()):
+        raise ValueError('TTA pipeline gives a flipped view without its unflipped '
+                         'twin; include RandomFlip(prob=0.) in tta_pipeline')
+    return [(pair[False], pair.get(True)) for pair in groups.values()]
 
 
 @MODELS.register_module()
@@ -99,22 +116,13 @@ class CenterNetTTAModel(BaseTTAModel):
         return results
 
     def _test_one(self, views: Sequence[dict]) -> DetDataSample:
-        groups: 'OrderedDict[tuple, Dict[bool, dict]]' = OrderedDict()
-        for view in views:
-            sample = view['data_samples'][0]
-            flipped = bool(sample.metainfo.get('flip', False))
-            groups.setdefault(_group_key(sample), {})[flipped] = view
         head = self.module.bbox_head
         dets = []
-        for pair in groups.values():
-            base = pair.get(False)
-            if base is None:
-                raise ValueError('TTA pipeline gives a flipped view without its unflipped '
-                                 'twin; include RandomFlip(prob=0.) in tta_pipeline')
+        for base, flipped in view_pairs(views):
             maps = self._maps(base)
             metas = [base['data_samples'][0].metainfo]
-            if self.flip and True in pair:
-                maps = head.decoder.flip_merge(maps, self._maps(pair[True]), metas)
+            if self.flip and flipped is not None:
+                maps = head.decoder.flip_merge(maps, self._maps(flipped), metas)
             dets.append(head.decode_maps(maps, metas, rescale=True)[0])
         merged = self.merge_scales(dets)
         out = DetDataSample(metainfo=views[0]['data_samples'][0].metainfo)

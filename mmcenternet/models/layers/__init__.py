@@ -1,3 +1,4 @@
 from .dcn import DCNv2Fast, modulated_deform_conv2d_torch
+from .triplet_pools import CascadeCornerPool, CenterPool
 
-__all__ = ['DCNv2Fast', 'modulated_deform_conv2d_torch']
+__all__ = ['CascadeCornerPool', 'CenterPool', 'DCNv2Fast', 'modulated_deform_conv2d_torch']

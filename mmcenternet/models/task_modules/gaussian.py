@@ -54,11 +54,12 @@ def gaussian_radius(heights: Tensor, widths: Tensor, min_overlap: float = 0.7,
 
 
 def draw_gaussians(heatmap: Tensor, map_index: Tensor, centers: Tensor,
-                   radii: Tensor) -> Tensor:
+                   radii: Tensor, sigma_divisor: float = 6.0) -> Tensor:
     """Draws one gaussian peak per object into a stack of maps, in place.
 
     Each object ``i`` adds ``exp(-(dx^2 + dy^2) / (2 sigma^2))`` with
-    ``sigma = (2 r_i + 1) / 6`` on the square window ``|dx|, |dy| <= r_i`` around its integer
+    ``sigma = (2 r_i + 1) / sigma_divisor`` (6 officially; Duan's center keypoints use 5) on
+    the square window ``|dx|, |dy| <= r_i`` around its integer
     center (clipped to the map), combined with what is there by element-wise max, as the
     official ``draw_umich_gaussian``. Values are computed in float64 like numpy's and cast
     to the map's dtype. (The official code also zeroes values below ``eps * max``; with this
@@ -69,6 +70,8 @@ def draw_gaussians(heatmap: Tensor, map_index: Tensor, centers: Tensor,
         map_index: ``(M,)`` long, which map each object is drawn into.
         centers: ``(M, 2)`` long integer centers ``(x, y)``, inside the map.
         radii: ``(M,)`` long radii, ``>= 0``.
+        sigma_divisor: Diameter / sigma (official ``draw_umich_gaussian`` 6; the center
+            keypoints of Keypoint Triplets, ``draw_gaussian(..., delte=5)``, 5).
 
     Returns:
         ``heatmap``, for chaining.
@@ -91,7 +94,7 @@ def draw_gaussians(heatmap: Tensor, map_index: Tensor, centers: Tensor,
     flat = (rows[:, :, None] + xs[:, None, :]).view(num_objs, -1)
     # the window values depend on the radius only: one table row per distinct radius
     uniq, inverse = torch.unique(radii, return_inverse=True)
-    sigma = (2 * uniq.view(-1, 1) + 1).to(torch.float64) / 6
+    sigma = (2 * uniq.view(-1, 1) + 1).to(torch.float64) / sigma_divisor
     d = steps.to(torch.float64)
     dist2 = (d.view(-1, 1) * d.view(-1, 1) + d.view(1, -1) * d.view(1, -1)).view(1, -1)
     table = torch.exp(-dist2 / (2 * sigma * sigma)).to(heatmap.dtype)

@@ -231,6 +231,50 @@ def _check_arch(family: str, depth: int, state_dict: Mapping[str, torch.Tensor])
                               f'{detected}')
 
 
+def map_keys(state_dict: Mapping[str, torch.Tensor], mappers: List[KeyMapper],
+             dropped_patterns: Tuple[str, ...] = ()
+             ) -> Tuple['OrderedDict[str, torch.Tensor]', List[str], List[str]]:
+    """Renames every key with the first mapper that maps it.
+
+    Returns:
+        ``(converted, dropped, unmapped)``: the renamed tensors (detached, contiguous),
+        the keys matching ``dropped_patterns`` and the keys no mapper maps.
+
+    Raises:
+        ConversionError: When two keys map to the same name.
+    """
+    dropped_res = [re.compile(p) for p in dropped_patterns]
+    converted: 'OrderedDict[str, torch.Tensor]' = OrderedDict()
+    dropped, unmapped = [], []
+    for key, value in state_dict.items():
+        if any(p.match(key) for p in dropped_res):
+            dropped.append(key)
+            continue
+        new_key = next((out for out in (m(key) for m in mappers) if out is not None), None)
+        if new_key is None:
+            unmapped.append(key)
+            continue
+        if new_key in converted:
+            raise ConversionError(f'two keys map to {new_key!r} (the second is {key!r})')
+        converted[new_key] = value.detach().contiguous() if torch.is_tensor(value) else value
+    return converted, dropped, unmapped
+
+
+def read_checkpoint(path: str) -> Tuple[object, Optional[dict]]:
+    """Loads a checkpoint file safely (the project's weights-only loader: it cannot run
+    code, and a bad file is a one-line ``CheckpointError``).
+
+    Returns:
+        ``(checkpoint, state_dict)``: the loaded object and its ``state_dict`` (the object
+        itself for a bare state dict), or None when it holds none.
+    """
+    from mmcenternet.utils.checkpoint import safe_torch_load
+    checkpoint = safe_torch_load(path, map_location='cpu')
+    state_dict = checkpoint.get('state_dict', checkpoint) if isinstance(checkpoint,
+                                                                       dict) else None
+    return checkpoint, state_dict if isinstance(state_dict, dict) else None
+
+
 def convert_official_state_dict(
         state_dict: Mapping[str, torch.Tensor], arch: Optional[str] = None,
         head_map: Optional[Mapping[str, str]] = None) -> 'OrderedDict[str, torch.Tensor]':
@@ -269,21 +313,7 @@ def convert_official_state_dict(
         group = 'hourglass'
         mappers = _hourglass_mappers()
     mappers = _head_mappers(head_map, hourglass=group == 'hourglass') + mappers
-    dropped_patterns = [re.compile(p) for p in _DROPPED_PATTERNS[group]]
-
-    converted: 'OrderedDict[str, torch.Tensor]' = OrderedDict()
-    dropped, unmapped = [], []
-    for key, value in state_dict.items():
-        if any(p.match(key) for p in dropped_patterns):
-            dropped.append(key)
-            continue
-        new_key = next((out for out in (m(key) for m in mappers) if out is not None), None)
-        if new_key is None:
-            unmapped.append(key)
-            continue
-        if new_key in converted:
-            raise ConversionError(f'two keys map to {new_key!r} (the second is {key!r})')
-        converted[new_key] = value.detach().contiguous() if torch.is_tensor(value) else value
+    converted, dropped, unmapped = map_keys(state_dict, mappers, _DROPPED_PATTERNS[group])
     if unmapped:
         raise ConversionError(
             f'{len(unmapped)} key(s) of the {arch} checkpoint have no mapping: {unmapped}. '

@@ -1,3 +1,4 @@
 from .ctdet_encoder import CTDetEncoder
+from .triplet_encoder import TripletEncoder
 
-__all__ = ['CTDetEncoder']
+__all__ = ['CTDetEncoder', 'TripletEncoder']

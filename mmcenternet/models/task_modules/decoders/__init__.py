@@ -1,6 +1,7 @@
 from .base import (BaseCenterDecoder, apply_affine, flip_lr_maps, inverse_affines,
                    map_points_back)
 from .ctdet_decoder import CTDetDecoder, gather_at, local_peaks, topk_peaks
+from .triplet_decoder import TripletDecoder
 
 __all__ = ['BaseCenterDecoder', 'CTDetDecoder', 'apply_affine', 'flip_lr_maps', 'gather_at',
-           'inverse_affines', 'local_peaks', 'map_points_back', 'topk_peaks']
+           'inverse_affines', 'local_peaks', 'map_points_back', 'topk_peaks', 'TripletDecoder']

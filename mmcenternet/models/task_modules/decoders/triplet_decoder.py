@@ -1,0 +1,226 @@
+"""Detections from Keypoint Triplets maps (Duan et al.'s ``_decode`` and central regions)."""
+from typing import Dict, List, Optional, Sequence
+
+import torch
+from torch import Tensor
+
+from mmcenternet.registry import TASK_UTILS
+from .base import BaseCenterDecoder
+from .ctdet_decoder import gather_at, local_peaks, topk_peaks
+
+#: Prefix of the mirrored view's maps that :meth:`TripletDecoder.flip_merge` adds.
+FLIP_PREFIX = 'flip_'
+#: Score of a rejected candidate (Duan's ``-1``).
+REJECTED = -1.0
+
+
+def input_scale(maps_hw: Sequence[int], batch_img_metas: Optional[Sequence[dict]],
+                num_imgs: int, stride: float, device: torch.device) -> Tensor:
+    """``(B, 2)`` float32 ``(out_w / in_w, out_h / in_h)`` per image (Duan's ``ratios``).
+
+    The input size is ``batch_input_shape`` (the padded network input), else
+    ``img_shape``, else the map size times ``stride``.
+    """
+    height, width = maps_hw
+    ratios = []
+    for i in range(num_imgs):
+        meta = batch_img_metas[i] if batch_img_metas else {}
+        inp = meta.get('batch_input_shape', meta.get('img_shape'))
+        inp = inp[:2] if inp is not None else (height * stride, width * stride)
+        ratios.append((width / inp[1], height / inp[0]))
+    return torch.tensor(ratios, dtype=torch.float32, device=device)
+
+
+def central_region(bboxes: Tensor, n: Tensor) -> Tensor:
+    """The central region of xyxy boxes for odd scales ``n`` (broadcast with the boxes).
+
+    ``ctl = ((n + 1) tl + (n - 1) br) / 2n``, ``cbr = ((n - 1) tl + (n + 1) br) / 2n``,
+    evaluated as Duan's code does (``(2 x1 + x2) / 3`` for n = 3, ``(3 x1 + 2 x2) / 5`` for
+    n = 5) so that the float32 bounds are the same.
+    """
+    near = (n + 1) / 2
+    far = (n - 1) / 2
+    tl, br = bboxes[..., :2], bboxes[..., 2:]
+    return torch.cat([(near * tl + far * br) / n, (far * tl + near * br) / n], dim=-1)
+
+
+@TASK_UTILS.register_module()
+class TripletDecoder(BaseCenterDecoder):
+    """Decodes corner pairs and center keypoints as Duan's ``_decode`` and test code.
+
+    :meth:`decode_maps` is ``_decode``: 3x3 peaks, the top-``topk`` top-left, bottom-right
+    and center keypoints (over all classes), every top-left x bottom-right pair scored
+    ``(tl + br) / 2`` and rejected (score -1) for different classes, embedding distance
+    above ``ae_threshold`` or a bottom-right corner left of or above the top-left one; the
+    best ``num_dets`` pairs are kept. Coordinates are ``(peak + offset) / ratio`` with
+    ``ratio = output / input`` size (Duan: ``128 / 511``).
+
+    :meth:`finalize` (after the back-mapping to the original image) is Duan's
+    ``_rescale_dets``: candidates reaching more than ``border_tolerance`` pixels outside
+    the image are rejected, the rest clipped to it.
+
+    :meth:`rescore` is Duan's central-region test: a candidate keeps a score only if a
+    center keypoint of its class lies strictly inside its central region (scale ``n`` 3
+    for boxes of area up to ``area_thr``, else 5); its score becomes
+    ``(2 * pair + center) / 3`` with the first such center keypoint in the given order
+    (the centers are sorted by score, so the best; with a flipped view, the unflipped
+    view's come first, as in Duan's concatenation).
+
+    Args:
+        topk: Corners and centers taken per map (Duan's ``top_k`` 70).
+        kernel: Peak window (Duan's ``nms_kernel`` 3).
+        ae_threshold: Largest embedding distance of a pair (0.5).
+        num_dets: Candidate pairs kept by :meth:`decode_maps` (Duan's ``num_dets`` 1000).
+        stride: Input / output ratio when the metas lack the input shape.
+        area_thr: Box area (pixels, of the image the boxes are in) up to which the small
+            central region is used (Duan: 22500 = 150^2, in original-image pixels).
+        small_n / large_n: Central-region scales (3 and 5).
+        border_tolerance: See :meth:`finalize` (Duan: 5 pixels).
+    """
+
+    point_keys = ('bboxes', 'centers')
+    instance_keys = ('bboxes', 'scores', 'labels')
+
+    def __init__(self, topk: int = 70, kernel: int = 3, ae_threshold: float = 0.5,
+                 num_dets: int = 1000, stride: float = 4, area_thr: float = 22500.,
+                 small_n: int = 3, large_n: int = 5, border_tolerance: float = 5.) -> None:
+        self.topk = topk
+        self.kernel = kernel
+        self.ae_threshold = ae_threshold
+        self.num_dets = num_dets
+        self.stride = stride
+        self.area_thr = area_thr
+        self.small_n = small_n
+        self.large_n = large_n
+        self.border_tolerance = border_tolerance
+
+    # ------------------------------------------------------------------ decoding
+    def decode_maps(self, maps: Dict[str, Tensor],
+                    batch_img_metas: Optional[List[dict]] = None) -> Dict[str, Tensor]:
+        """Activated maps (heatmaps after sigmoid) -> candidates in input pixels.
+
+        With the mirrored view's maps (see :meth:`flip_merge`) both views are decoded and
+        the mirror's candidates and centers, reflected as Duan's ``out_width - x``, are
+        appended after the image's.
+
+        Returns:
+            ``bboxes (B, N, 4)``, ``scores (B, N)`` (-1: rejected), ``labels (B, N)``,
+            ``tl_scores`` / ``br_scores (B, N)`` (the corners' own scores),
+            ``centers (B, K, 2)``, ``center_scores (B, K)``, ``center_labels (B, K)``.
+        """
+        views = [maps]
+        if FLIP_PREFIX + 'tl_heatmap' in maps:
+            views.append({k[len(FLIP_PREFIX):]: v for k, v in maps.items()
+                          if k.startswith(FLIP_PREFIX)})
+        num_imgs = maps['tl_heatmap'].shape[0]
+        stacked = {k: torch.cat([v[k] for v in views]) for k in views[0]
+                   if not k.startswith(FLIP_PREFIX)}
+        dets = self.decode(**stacked)
+        if len(views) > 1:
+            dets = self.merge_mirror(dets, num_imgs, maps['tl_heatmap'].shape[-1])
+        height, width = maps['tl_heatmap'].shape[-2:]
+        ratio = input_scale((height, width), batch_img_metas, num_imgs, self.stride,
+                            dets['bboxes'].device)
+        dets['bboxes'] = dets['bboxes'] / ratio.repeat(1, 2)[:, None]
+        dets['centers'] = dets['centers'] / ratio[:, None]
+        return dets
+
+    def decode(self, tl_heatmap: Tensor, br_heatmap: Tensor, ct_heatmap: Tensor,
+               tl_embedding: Tensor, br_embedding: Tensor, tl_offset: Tensor,
+               br_offset: Tensor, ct_offset: Tensor) -> Dict[str, Tensor]:
+        """Duan's ``_decode`` on a batch of activated maps, in output-map coordinates."""
+        num_imgs = tl_heatmap.shape[0]
+        tl = self.keypoints(tl_heatmap, tl_offset)
+        br = self.keypoints(br_heatmap, br_offset)
+        ct = self.keypoints(ct_heatmap, ct_offset)
+        k = tl['scores'].shape[1]
+        # all K x K pairs: top-left along dim 1, bottom-right along dim 2
+        tl_xy, br_xy = tl['points'][:, :, None], br['points'][:, None]
+        bboxes = torch.cat([tl_xy.expand(-1, -1, k, -1), br_xy.expand(-1, k, -1, -1)], dim=3)
+        tl_tag = gather_at(tl_embedding, tl['pixel'])[..., 0]
+        br_tag = gather_at(br_embedding, br['pixel'])[..., 0]
+        scores = (tl['scores'][:, :, None] + br['scores'][:, None]) / 2
+        rejected = ((tl['labels'][:, :, None] != br['labels'][:, None])
+                    | ((tl_tag[:, :, None] - br_tag[:, None]).abs() > self.ae_threshold)
+                    | (bboxes[..., 2] < bboxes[..., 0]) | (bboxes[..., 3] < bboxes[..., 1]))
+        scores = scores.masked_fill(rejected, REJECTED).view(num_imgs, -1)
+        scores, order = scores.topk(min(self.num_dets, k * k))
+
+        def pick(pairs: Tensor) -> Tensor:  # (B, K, K) pair values -> the kept (B, N)
+            return pairs.expand(-1, k, k).reshape(num_imgs, -1).gather(1, order)
+
+        return dict(
+            bboxes=bboxes.view(num_imgs, -1, 4).gather(1, order[..., None].expand(-1, -1, 4)),
+            scores=scores, labels=pick(tl['labels'][:, :, None]),
+            tl_scores=pick(tl['scores'][:, :, None]), br_scores=pick(br['scores'][:, None]),
+            centers=ct['points'], center_scores=ct['scores'], center_labels=ct['labels'])
+
+    def keypoints(self, heatmap: Tensor, offset: Tensor) -> Dict[str, Tensor]:
+        """Top-K peaks of one keypoint type: scores, labels, pixel, points + offsets."""
+        scores, labels, pixel, ys, xs = topk_peaks(local_peaks(heatmap, self.kernel),
+                                                   self.topk)
+        points = torch.stack([xs, ys], dim=2).to(offset.dtype) + gather_at(offset, pixel)
+        return dict(scores=scores, labels=labels, pixel=pixel, points=points)
+
+    @staticmethod
+    def merge_mirror(dets: Dict[str, Tensor], num_imgs: int,
+                     width: int) -> Dict[str, Tensor]:
+        """Appends the mirrored view's outputs (the second half of the batch) to the
+        image's, reflected as Duan's flip test: ``x -> width - x``, corners swapped."""
+        out = {}
+        for key, value in dets.items():
+            image, mirror = value[:num_imgs], value[num_imgs:]
+            if key == 'bboxes':
+                mirror = torch.stack([width - mirror[..., 2], mirror[..., 1],
+                                      width - mirror[..., 0], mirror[..., 3]], dim=-1)
+            elif key == 'centers':
+                mirror = torch.stack([width - mirror[..., 0], mirror[..., 1]], dim=-1)
+            out[key] = torch.cat([image, mirror], dim=1)
+        return out
+
+    def flip_merge(self, maps: Dict[str, Tensor], flipped_maps: Dict[str, Tensor],
+                   batch_img_metas: Optional[List[dict]] = None) -> Dict[str, Tensor]:
+        """Duan's flip test decodes the image and its mirror separately and pools the
+        detections (no map averaging): the mirror's maps travel along under
+        ``flip_<name>`` and :meth:`decode_maps` decodes both."""
+        merged = dict(maps)
+        merged.update({FLIP_PREFIX + k: v for k, v in flipped_maps.items()})
+        return merged
+
+    # ------------------------------------------------------------------ after decoding
+    def finalize(self, dets: Dict[str, Tensor],
+                 batch_img_metas: List[dict]) -> Dict[str, Tensor]:
+        """Duan's ``_rescale_dets`` in original-image pixels: rejects candidates whose
+        top-left x/y <= -tolerance or bottom-right x/y >= size + tolerance, then clips
+        boxes and centers to ``[0, w] x [0, h]`` (``ori_shape``)."""
+        dets = dict(dets)
+        bboxes = dets['bboxes']
+        size = torch.tensor([m['ori_shape'][:2][::-1] for m in batch_img_metas],
+                            dtype=bboxes.dtype, device=bboxes.device)[:, None]  # (B, 1, 2)
+        tol = self.border_tolerance
+        outside = ((bboxes[..., :2] <= -tol).any(-1) | (bboxes[..., 2:] >= size + tol).any(-1))
+        dets['scores'] = dets['scores'].masked_fill(outside, REJECTED)
+        zero = torch.zeros_like(size)
+        dets['bboxes'] = torch.cat([bboxes[..., :2].clamp(zero, size),
+                                    bboxes[..., 2:].clamp(zero, size)], dim=-1)
+        dets['centers'] = dets['centers'].clamp(zero, size)
+        return dets
+
+    def rescore(self, dets: Dict[str, Tensor]) -> Tensor:
+        """Central-region scores ``(B, N)``: rejected candidates stay -1, candidates with
+        no same-class center keypoint strictly inside their central region become -1, the
+        rest ``(2 * score + center score) / 3`` (see the class docstring)."""
+        bboxes, scores = dets['bboxes'], dets['scores']
+        wh = bboxes[..., 2:] - bboxes[..., :2]
+        small = wh[..., 0] * wh[..., 1] <= self.area_thr
+        n = torch.where(small, self.small_n, self.large_n).to(bboxes.dtype)[..., None]
+        region = central_region(bboxes, n)[:, :, None]  # (B, N, 1, 4)
+        centers = dets['centers'][:, None]  # (B, 1, K, 2)
+        inside = ((centers > region[..., :2]) & (centers < region[..., 2:])).all(-1)
+        inside &= dets['labels'][:, :, None] == dets['center_labels'][:, None]
+        found = inside.any(-1)
+        first = inside.to(torch.uint8).argmax(-1)  # the first matching center
+        center_score = dets['center_scores'].gather(1, first)
+        new = (scores * 2 + center_score) / 3
+        valid = (scores > REJECTED) & found
+        return torch.where(valid, new, torch.full_like(scores, REJECTED))
