@@ -96,7 +96,7 @@ class CenterNetTTAModel(BaseTTAModel):
         head = self.module.bbox_head
         maps = head.activate(head(feats)[-1])
         in_h, in_w = data['inputs'].shape[-2:]
-        map_h, map_w = maps['heatmap'].shape[-2:]
+        map_h, map_w = next(iter(maps.values())).shape[-2:]  # all at the output stride
         img_h, img_w = batch['data_samples'][0].metainfo['img_shape'][:2]
         valid_h = math.ceil(img_h * map_h / in_h)
         valid_w = math.ceil(img_w * map_w / in_w)
