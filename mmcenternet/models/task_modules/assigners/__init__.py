@@ -1,3 +1,4 @@
 from .ctdet_encoder import CTDetEncoder
+from .multi_pose_encoder import MultiPoseEncoder
 
-__all__ = ['CTDetEncoder']
+__all__ = ['CTDetEncoder', 'MultiPoseEncoder']

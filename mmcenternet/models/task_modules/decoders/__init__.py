@@ -1,6 +1,8 @@
 from .base import (BaseCenterDecoder, apply_affine, flip_lr_maps, inverse_affines,
                    map_points_back)
 from .ctdet_decoder import CTDetDecoder, gather_at, local_peaks, topk_peaks
+from .multi_pose_decoder import MultiPoseDecoder, flip_permutation
 
-__all__ = ['BaseCenterDecoder', 'CTDetDecoder', 'apply_affine', 'flip_lr_maps', 'gather_at',
-           'inverse_affines', 'local_peaks', 'map_points_back', 'topk_peaks']
+__all__ = ['BaseCenterDecoder', 'CTDetDecoder', 'MultiPoseDecoder', 'apply_affine',
+           'flip_lr_maps', 'flip_permutation', 'gather_at', 'inverse_affines', 'local_peaks',
+           'map_points_back', 'topk_peaks']
