@@ -1,2 +1,3 @@
 from .transforms import *  # noqa: F401,F403
 from .coco import CenterNetCocoDataset, DatasetError  # noqa: F401
+from .coco_pose import CocoPoseDataset  # noqa: F401

@@ -12,6 +12,7 @@ from .cli import ConfigError
 EVAL_METRICS: Dict[str, Dict[str, str]] = {
     'CocoMetric': {'bbox': 'bbox', 'proposal': 'proposal', 'proposal_fast': 'proposal_fast'},
     'VOCMetric': {'bbox': 'mAP', 'mAP': 'mAP', 'recall': 'recall'},
+    'CocoKeypointMetric': {'keypoints': 'keypoints'},
 }
 
 

@@ -1,0 +1,3 @@
+from .pose_metric import CocoKeypointMetric
+
+__all__ = ['CocoKeypointMetric']

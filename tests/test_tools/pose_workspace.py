@@ -1,0 +1,53 @@
+"""The toy pose generator and tiny pose configs that train in seconds (test helper)."""
+import importlib.util
+import os.path as osp
+import sys
+import textwrap
+
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+POSE_QUICKSTART = osp.join(ROOT, 'configs', 'quickstart',
+                           'centernet-pose_r18w16_1xb8-90e_toy-pose.py')
+ALL_POSE_QUICKSTART = osp.join(ROOT, 'configs', 'quickstart',
+                               'centernet-pose_r18w16_1xb8-90e_toy-all-pose.py')
+
+
+def load_pose_generator():
+    """Imports tools/misc/gen_toy_pose.py (a script, not a package module)."""
+    name = 'gen_toy_pose'
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(
+            name, osp.join(ROOT, 'tools', 'misc', 'gen_toy_pose.py'))
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+def make_pose_workspace(tmp_path, base=POSE_QUICKSTART, with_shapes=False, num_train=8,
+                        num_val=4, img_size=64, epochs=2) -> str:
+    """Generates toy pose data and writes a tiny config inheriting ``base``."""
+    data_root = tmp_path / 'toy_pose'
+    load_pose_generator().generate(str(data_root), num_train, num_val, img_size, 0,
+                                   with_shapes=with_shapes)
+    ann = data_root / 'annotations'
+    cfg = tmp_path / 'tiny_pose.py'
+    cfg.write_text(textwrap.dedent(f'''
+        _base_ = [{base!r}]
+        data_root = {str(data_root) + '/'!r}
+        train_dataloader = dict(batch_size=4, dataset=dict(data_root=data_root))
+        val_dataloader = dict(dataset=dict(data_root=data_root))
+        test_dataloader = val_dataloader
+        val_evaluator = [
+            dict(type='CocoKeypointMetric', ann_file={str(ann / 'person_keypoints_val.json')!r}),
+            dict(type='mmdet.CocoMetric', ann_file={str(ann / 'person_keypoints_val.json')!r},
+                 metric='bbox')]
+        test_evaluator = val_evaluator
+        model = dict(backbone=dict(base_channels=8), neck=dict(in_channels=32,
+                     num_filters=(16, 16)), bbox_head=dict(in_channels=16, feat_channels=16))
+        train_cfg = dict(max_epochs={epochs}, val_interval={epochs})
+        param_scheduler = [dict(type='ConstantLR', factor=1.0, by_epoch=True, begin=0)]
+        default_hooks = dict(logger=dict(interval=1), checkpoint=dict(interval=1,
+                             max_keep_ckpts=5))
+        randomness = dict(seed=0, deterministic=True)
+        '''))
+    return str(cfg)
