@@ -1,9 +1,7 @@
 """Build cases of the multi-person pose modules (issue 10)."""
-import sys
 import os.path as osp
 
-sys.path.insert(0, osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), 'test_tools'))
-from pose_workspace import load_pose_generator  # noqa: E402
+from test_tools.pose_workspace import load_pose_generator
 
 COCO_PERSON = 'configs/_base_/datasets/coco_keypoints.py'
 

@@ -1,8 +1,9 @@
 """The toy pose generator and tiny pose configs that train in seconds (test helper)."""
 import importlib.util
 import os.path as osp
-import sys
 import textwrap
+
+from .toy_workspace import load_generator
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 POSE_QUICKSTART = osp.join(ROOT, 'configs', 'quickstart',
@@ -12,19 +13,12 @@ ALL_POSE_QUICKSTART = osp.join(ROOT, 'configs', 'quickstart',
 
 
 def load_pose_generator():
-    """Imports tools/misc/gen_toy_pose.py (a script, not a package module)."""
-    name = 'gen_toy_pose'
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(
-            name, osp.join(ROOT, 'tools', 'misc', 'gen_toy_pose.py'))
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
+    """Imports tools/misc/gen_toy_pose.py."""
+    return load_generator('gen_toy_pose')
 
 
 def make_pose_workspace(tmp_path, base=POSE_QUICKSTART, with_shapes=False, num_train=8,
-                        num_val=4, img_size=64, epochs=2) -> str:
+                        num_val=4, img_size=64, epochs=2, extra: str = '') -> str:
     """Generates toy pose data and writes a tiny config inheriting ``base``."""
     data_root = tmp_path / 'toy_pose'
     load_pose_generator().generate(str(data_root), num_train, num_val, img_size, 0,
@@ -49,5 +43,14 @@ def make_pose_workspace(tmp_path, base=POSE_QUICKSTART, with_shapes=False, num_t
         default_hooks = dict(logger=dict(interval=1), checkpoint=dict(interval=1,
                              max_keep_ckpts=5))
         randomness = dict(seed=0, deterministic=True)
-        '''))
+        ''') + textwrap.dedent(extra))
     return str(cfg)
+
+
+def train_in_process(cfg_path: str, work_dir: str) -> None:
+    """``tools/train.py CONFIG --work-dir WORK_DIR`` in this process (no start-up cost)."""
+    spec = importlib.util.spec_from_file_location('mmcn_train_tool',
+                                                  osp.join(ROOT, 'tools', 'train.py'))
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    tool.main([cfg_path, '--work-dir', work_dir])

@@ -253,12 +253,17 @@ def test_dcn_rename_and_head_conv_zero():
 
 
 # --------------------------------------------------------------------------- the tool
-def test_tool_roundtrip(tmp_path):
+def load_tool():
+    """Imports tools/model_converters/centernet_official2mmcn.py."""
     import importlib.util
     spec = importlib.util.spec_from_file_location('centernet_official2mmcn', TOOL)
     tool = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(tool)
+    return tool
 
+
+def test_tool_roundtrip(tmp_path):
+    tool = load_tool()
     official = randomize_(OfficialPoseResNet(18, HEADS, 64, dcn=True), seed=4)
     src, dst = tmp_path / 'ctdet_official.pth', tmp_path / 'ours.pth'
     torch.save({'epoch': 140,

@@ -5,6 +5,7 @@ reg 2, hm_hp 17, hp_offset 2``) are the re-descriptions of ``_official_centernet
 test converts one's state dict (heads detected from the keys), loads it with
 ``strict=True`` into our model built with the pose configs' head, and compares all six maps.
 """
+import contextlib
 import copy
 import os.path as osp
 
@@ -18,7 +19,7 @@ from mmcenternet.models.utils.official_ckpt import (MULTI_POSE_HEAD_MAP,
 from mmcenternet.registry import MODELS
 from ._official_centernet import (OfficialDLASeg, OfficialHourglass, OfficialPoseResNet,
                                   randomize_)
-from .test_official_converter import TOOL, dla_cfg, hourglass_cfg, resnet_cfg
+from .test_official_converter import dla_cfg, hourglass_cfg, load_tool, resnet_cfg
 from .toy_workspace import ROOT
 
 POSE_HEADS = {'hm': 1, 'wh': 2, 'hps': 34, 'reg': 2, 'hm_hp': 17, 'hp_offset': 2}
@@ -65,18 +66,10 @@ def test_full_size_pose_layout_matches(arch):
             official, cfg = OfficialHourglass(POSE_HEADS), _pose(hourglass_cfg(small=False))
         ours = MODELS.build(cfg)
     with pytest.warns(UserWarning, match='base.fc') if arch == 'dla_34' else \
-            _NoWarningCheck():
+            contextlib.nullcontext():
         converted = convert_official_state_dict(official.state_dict(), arch)
     expected = {k: tuple(v.shape) for k, v in ours.state_dict().items()}
     assert {k: tuple(v.shape) for k, v in converted.items()} == expected
-
-
-class _NoWarningCheck:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *args):
-        return False
 
 
 def test_resdcn18_pose_outputs_equal_official():
@@ -102,10 +95,7 @@ def test_small_hourglass_pose_outputs_equal_official():
 
 
 def test_tool_converts_a_multi_pose_checkpoint(tmp_path):
-    import importlib.util
-    spec = importlib.util.spec_from_file_location('centernet_official2mmcn', TOOL)
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
+    tool = load_tool()
     official = randomize_(OfficialPoseResNet(18, POSE_HEADS, 64, dcn=True), seed=7)
     src, dst = tmp_path / 'multi_pose_official.pth', tmp_path / 'ours.pth'
     torch.save({'epoch': 50,

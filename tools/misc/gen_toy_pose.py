@@ -22,7 +22,6 @@ Deterministic: each image has its own generator seeded with ``(seed, split, inde
 from __future__ import annotations
 
 import argparse
-import os
 import os.path as osp
 import sys
 import time
@@ -278,45 +277,14 @@ def categories(with_shapes: bool = False) -> list[dict[str, Any]]:
 # --------------------------------------------------------------------------
 # Dataset
 # --------------------------------------------------------------------------
-def _paths(out_dir: str) -> dict[str, str]:
-    ann_dir = osp.join(out_dir, 'annotations')
-    paths = {'root': out_dir, 'ann_dir': ann_dir}
-    for split in SPLITS:
-        paths[f'{split}_img_dir'] = osp.join(out_dir, split)
-        paths[f'{split}_ann_file'] = osp.join(ann_dir, f'person_keypoints_{split}.json')
-    return paths
-
-
-def build_split(split: str, num: int, img_dir: str, params: dict[str, Any]) -> dict[str, Any]:
-    """Renders and writes one split's images; returns its COCO dict."""
-    os.makedirs(img_dir, exist_ok=True)
-    size, split_id = params['img_size'], SPLITS.index(split)
-    images, annotations = [], []
-    for index in range(num):
-        img, anns = render_image(params['seed'], split_id, index, size,
-                                 params['with_shapes'])
-        file_name = f'{index:06d}.png'
-        if not cv2.imwrite(osp.join(img_dir, file_name), img):
-            raise OSError(f'could not write {osp.join(img_dir, file_name)}')
-        images.append(dict(id=index + 1, file_name=file_name, width=size, height=size))
-        for ann in anns:
-            annotations.append(dict(id=len(annotations) + 1, image_id=index + 1, **ann))
-    for name in os.listdir(img_dir):
-        if toy._FILE_RE.match(name) and int(name[:6]) >= num:
-            os.remove(osp.join(img_dir, name))
-    info = dict(description=f'mmcenternet toy pose dataset ({split})',
-                version=str(GENERATOR_VERSION), params=params)
-    return dict(info=info, licenses=[], images=images, annotations=annotations,
-                categories=categories(params['with_shapes']))
-
-
 def generate(out_dir: str = 'data/toy_pose', num_train: int = 800, num_val: int = 100,
              img_size: int = 128, seed: int = 0, with_shapes: bool = False,
              force: bool = False) -> dict[str, str]:
     """Generates the toy pose dataset unless an identical one exists.
 
     Returns:
-        Paths: ``root``, ``ann_dir``, ``{train,val}_img_dir``, ``{train,val}_ann_file``.
+        Paths: ``root``, ``ann_dir``, ``{train,val}_img_dir``, ``{train,val}_ann_file``
+        (``annotations/person_keypoints_{train,val}.json``).
     """
     if img_size < MIN_IMG_SIZE:
         raise ValueError(f'img_size must be >= {MIN_IMG_SIZE}, got {img_size}')
@@ -324,35 +292,26 @@ def generate(out_dir: str = 'data/toy_pose', num_train: int = 800, num_val: int 
         raise ValueError('num_train and num_val must be >= 0')
     params = dict(num_train=num_train, num_val=num_val, img_size=img_size, seed=seed,
                   with_shapes=with_shapes, generator_version=GENERATOR_VERSION)
-    paths = _paths(out_dir)
-    if not force and toy._is_complete(paths, params):
-        print(f'Toy pose dataset in {out_dir} already exists with the same parameters, '
-              'skipping (use --force to regenerate).')
-        return paths
-    os.makedirs(paths['ann_dir'], exist_ok=True)
-    for split, num in zip(SPLITS, (num_train, num_val)):
-        ann_file = paths[f'{split}_ann_file']
-        if osp.exists(ann_file):
-            os.remove(ann_file)
-        coco = build_split(split, num, paths[f'{split}_img_dir'], params)
-        toy._write_json(coco, ann_file)
+
+    def render(seed_: int, split_id: int, index: int, size: int):
+        return render_image(seed_, split_id, index, size, with_shapes)
+
+    def summary(coco: dict[str, Any]) -> str:
         people = sum(a['category_id'] == 1 for a in coco['annotations'])
-        print(f'{split}: {len(coco["images"])} images, {people} people, '
-              f'{len(coco["annotations"]) - people} shapes -> {ann_file}')
-    return paths
+        return (f'{len(coco["images"])} images, {people} people, '
+                f'{len(coco["annotations"]) - people} shapes')
+
+    return toy.write_splits(
+        toy._paths(out_dir, 'person_keypoints'), params, force,
+        lambda split, num, img_dir: toy.build_split(split, num, img_dir, params, render,
+                                                    categories(with_shapes), 'pose'),
+        summary)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description='Generate the toy pose COCO dataset.')
-    parser.add_argument('--out', default='data/toy_pose', help='output root folder')
-    parser.add_argument('--num-train', type=int, default=800)
-    parser.add_argument('--num-val', type=int, default=100)
-    parser.add_argument('--img-size', type=int, default=128)
-    parser.add_argument('--seed', type=int, default=0)
+    parser = toy.base_parser('Generate the toy pose COCO dataset.', 'data/toy_pose')
     parser.add_argument('--with-shapes', action='store_true',
                         help='annotate the occluding shapes too (4 more classes)')
-    parser.add_argument('--force', action='store_true',
-                        help='regenerate even if an identical dataset exists')
     return parser.parse_args(argv)
 
 
