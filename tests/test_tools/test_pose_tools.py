@@ -1,9 +1,10 @@
 """Pose end to end with tools/train.py and tools/test.py on tiny generated toy sets (CPU).
 
 Each run trains on a few 64 px images for one epoch: the pose quickstart with the command
-line tools (train, ``--eval keypoints bbox`` with ``--show-dir``, the flip + multi-scale
-``--tta``; subprocesses, a few seconds each plus the start-up), then in-process the
-all-classes + person-pose model and a custom keypoint set given by config alone.
+line tools (train, then test with the flip + multi-scale ``--tta``, ``--eval keypoints
+bbox`` and ``--show-dir``; subprocesses, a few seconds each plus the start-up), then
+in-process the all-classes + person-pose model and a custom keypoint set given by config
+alone.
 """
 import os
 import os.path as osp
@@ -38,23 +39,18 @@ def test_train_validates_keypoints_and_boxes(trained_pose):
         assert name in log
 
 
-def test_test_tool_eval_keypoints_bbox_and_show_dir(trained_pose):
+def test_test_tool_tta_eval_keypoints_bbox_and_show_dir(trained_pose):
+    """One run for the start-up cost: the flip + multi-scale test, both tables, drawings
+    (the plain test path runs in the training's validation)."""
     cfg, work = trained_pose
     show = work / 'show'
-    out = run_tool('tools/test.py', cfg, str(work / 'epoch_1.pth'), '--eval', 'keypoints',
-                   'bbox', '--show-dir', str(show), '--work-dir', str(work / 'test'))
+    out = run_tool('tools/test.py', cfg, str(work / 'epoch_1.pth'), '--tta', '--eval',
+                   'keypoints', 'bbox', '--show-dir', str(show), '--work-dir',
+                   str(work / 'test'))
     text = out.stdout + out.stderr
     assert KEYPOINT_TABLE in text and BBOX_TABLE in text
     assert 'coco/keypoints_mAP' in text and 'coco/bbox_mAP' in text
     assert any(files for _, _, files in os.walk(show))
-
-
-def test_test_tool_tta_flip_and_scales(trained_pose):
-    cfg, work = trained_pose
-    out = run_tool('tools/test.py', cfg, str(work / 'epoch_1.pth'), '--tta', '--eval',
-                   'keypoints', '--work-dir', str(work / 'test_tta'))
-    text = out.stdout + out.stderr
-    assert KEYPOINT_TABLE in text and 'coco/bbox_mAP' not in text
 
 
 def test_all_classes_and_person_pose_model(tmp_path):

@@ -5,7 +5,7 @@ The official CenterNet renders one object at a time with numpy
 image in a batch is drawn by one ``scatter_reduce`` (``amax``), which gives exactly the
 element-wise maximum of the per-object gaussians that the official loop produces.
 """
-from typing import Tuple
+from typing import Optional, Tuple
 
 import torch
 from torch import Tensor
@@ -54,8 +54,8 @@ def gaussian_radius(heights: Tensor, widths: Tensor, min_overlap: float = 0.7,
 
 
 def gaussian_windows(map_index: Tensor, centers: Tensor, radii: Tensor, height: int,
-                     width: int, dtype: torch.dtype = torch.float64
-                     ) -> Tuple[Tensor, Tensor, Tensor, Tensor]:
+                     width: int, dtype: torch.dtype = torch.float64, with_objects: bool = True
+                     ) -> Tuple[Optional[Tensor], Tensor, Optional[Tensor], Tensor]:
     """The pixels of every object's gaussian window that lie inside its map.
 
     Object ``i`` covers the square ``|dx|, |dy| <= r_i`` around its integer center with
@@ -67,6 +67,8 @@ def gaussian_windows(map_index: Tensor, centers: Tensor, radii: Tensor, height: 
             object belongs to.
         centers: ``(M, 2)`` long integer centers ``(x, y)``.
         radii: ``(M,)`` long radii, ``>= 0``.
+        with_objects: Also return ``obj`` and ``offset`` (None otherwise, which
+            :func:`draw_gaussians` uses to save their cost).
 
     Returns:
         ``(obj, flat, offset, value)`` per covered pixel: the object ``(E,)``, the flat
@@ -100,11 +102,14 @@ def gaussian_windows(map_index: Tensor, centers: Tensor, radii: Tensor, height: 
     dist2 = (d.view(-1, 1) * d.view(-1, 1) + d.view(1, -1) * d.view(1, -1)).view(1, -1)
     table = torch.exp(-dist2 / (2 * sigma * sigma)).to(dtype)
     keep = valid.view(-1).nonzero().squeeze(1)
+    values = table[inverse].view(-1)[keep]
+    if not with_objects:
+        return None, flat.view(-1)[keep], None, values
     obj = torch.div(keep, side * side, rounding_mode='floor')
     cell = keep - obj * side * side
     dy = torch.div(cell, side, rounding_mode='floor')
     offset = torch.stack([cell - dy * side, dy], dim=1) - max_r
-    return obj, flat.view(-1)[keep], offset, table[inverse].view(-1)[keep]
+    return obj, flat.view(-1)[keep], offset, values
 
 
 def draw_gaussians(heatmap: Tensor, map_index: Tensor, centers: Tensor,
@@ -129,7 +134,7 @@ def draw_gaussians(heatmap: Tensor, map_index: Tensor, centers: Tensor,
         return heatmap
     _, height, width = heatmap.shape
     _, flat, _, values = gaussian_windows(map_index, centers, radii, height, width,
-                                          heatmap.dtype)
+                                          heatmap.dtype, with_objects=False)
     heatmap.view(-1).scatter_reduce_(0, flat, values, reduce='amax', include_self=True)
     return heatmap
 
