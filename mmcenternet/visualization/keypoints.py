@@ -56,7 +56,7 @@ def draw_keypoints(visualizer, instances: InstanceData) -> None:
     """Draws the skeleton, then the joints, of every instance with keypoints.
 
     Ground truth draws its labelled joints (``keypoints_visible > 0``); predictions draw
-    every joint (the decoder gives each one a position).
+    every joint (the decoder gives each one a position); joints off the image are skipped.
     """
     meta = visualizer.dataset_meta or {}
     rows = keypoint_rows(instances, meta)
@@ -69,6 +69,9 @@ def draw_keypoints(visualizer, instances: InstanceData) -> None:
     else:
         shown = np.ones(points.shape[:2], dtype=bool)
     height, width = visualizer.get_image().shape[:2]
+    # joints off the image are not drawn (matplotlib would shrink the image to fit them)
+    shown &= ((points[..., 0] >= 0) & (points[..., 0] < width) & (points[..., 1] >= 0) &
+              (points[..., 1] < height))
     scale = max(1.0, min(height, width) / 256)
     skeleton = meta.get('skeleton') or []
     segments, limb = limb_segments(points, shown, skeleton)

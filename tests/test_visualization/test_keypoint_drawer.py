@@ -71,3 +71,12 @@ def test_limb_segments():
     segs, limb = limb_segments(points, np.array([[True, False, True]]), [[0, 1], [0, 2]])
     assert limb.tolist() == [1]
     np.testing.assert_array_equal(segs[0], [[32, 16], [16, 40]])
+
+
+def test_joints_off_the_image_are_skipped_and_do_not_shrink_it():
+    pred = _pred()
+    pred.keypoints[0, 1] = torch.tensor([90., -20.])  # the left joint off the 64 px image
+    img = _draw(pred, name='off')
+    assert _colour_near(img, JOINTS[0][0], META['keypoint_colors'][0])  # still in place
+    assert not _colour_near(img, (40, 28), META['skeleton_colors'][0])  # its limb skipped
+    assert (img[60:, 60:] == 0).all()  # no margin: the canvas was not rescaled
