@@ -7,9 +7,9 @@ from .toy_workspace import load_generator
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 POSE_QUICKSTART = osp.join(ROOT, 'configs', 'quickstart',
-                           'centernet-pose_r18w16_1xb8-90e_toy-pose.py')
+                           'centernet_r18w16_1xb8-90e_toy-pose.py')
 ALL_POSE_QUICKSTART = osp.join(ROOT, 'configs', 'quickstart',
-                               'centernet-pose_r18w16_1xb8-90e_toy-all-pose.py')
+                               'centernet_r18w16_1xb8-90e_toy-all-pose.py')
 
 
 def load_pose_generator():

@@ -4,7 +4,7 @@
 # classes. One heatmap over person + shapes, pose branches for people only; evaluated with
 # the box AP of all five classes and the person keypoint AP (the toy counterpart of
 # configs/centernet_pose/centernet_dla34-dcnv2_8xb16-crop512-140e_coco-all-classes-pose.py).
-_base_ = ['./centernet-pose_r18w16_1xb8-90e_toy-pose.py']
+_base_ = ['./centernet_r18w16_1xb8-90e_toy-pose.py']
 data_root = 'data/toy_pose_shapes/'
 classes = ('person', 'circle', 'square', 'triangle', 'cross')
 metainfo = dict(classes=classes, keypoint_classes=('person', ))
