@@ -3,7 +3,7 @@ import importlib.util
 import os.path as osp
 import textwrap
 
-from .toy_workspace import load_generator
+from .toy_workspace import load_generator, tiny_overrides
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 POSE_QUICKSTART = osp.join(ROOT, 'configs', 'quickstart',
@@ -18,8 +18,9 @@ def load_pose_generator():
 
 
 def make_pose_workspace(tmp_path, base=POSE_QUICKSTART, with_shapes=False, num_train=8,
-                        num_val=4, img_size=64, epochs=2, extra: str = '') -> str:
-    """Generates toy pose data and writes a tiny config inheriting ``base``."""
+                        num_val=4, img_size=64, epochs=2, head: str = '') -> str:
+    """Generates toy pose data and writes a tiny config inheriting ``base`` (``head``: more
+    ``bbox_head`` arguments)."""
     data_root = tmp_path / 'toy_pose'
     load_pose_generator().generate(str(data_root), num_train, num_val, img_size, 0,
                                    with_shapes=with_shapes)
@@ -36,14 +37,7 @@ def make_pose_workspace(tmp_path, base=POSE_QUICKSTART, with_shapes=False, num_t
             dict(type='mmdet.CocoMetric', ann_file={str(ann / 'person_keypoints_val.json')!r},
                  metric='bbox')]
         test_evaluator = val_evaluator
-        model = dict(backbone=dict(base_channels=8), neck=dict(in_channels=32,
-                     num_filters=(16, 16)), bbox_head=dict(in_channels=16, feat_channels=16))
-        train_cfg = dict(max_epochs={epochs}, val_interval={epochs})
-        param_scheduler = [dict(type='ConstantLR', factor=1.0, by_epoch=True, begin=0)]
-        default_hooks = dict(logger=dict(interval=1), checkpoint=dict(interval=1,
-                             max_keep_ckpts=5))
-        randomness = dict(seed=0, deterministic=True)
-        ''') + textwrap.dedent(extra))
+        ''') + tiny_overrides(epochs, head))
     return str(cfg)
 
 

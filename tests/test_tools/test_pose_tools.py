@@ -58,7 +58,7 @@ def test_all_classes_and_person_pose_model(tmp_path):
     with the box AP of every class and the person keypoint AP."""
     # every local peak is a detection, so the barely trained model predicts people too
     cfg = make_pose_workspace(tmp_path, ALL_POSE_QUICKSTART, with_shapes=True, epochs=1,
-                              extra='model = dict(bbox_head=dict(decoder=dict(topk=300)))')
+                              head='decoder=dict(topk=300)')
     train_in_process(cfg, str(tmp_path / 'work'))
     log = newest_train_log(tmp_path / 'work')
     assert 'coco/keypoints_mAP' in log and 'coco/bbox_mAP' in log

@@ -33,14 +33,22 @@ def make_workspace(tmp_path, num_train=8, num_val=4, img_size=64, epochs=2,
         test_dataloader = val_dataloader
         val_evaluator = dict(ann_file=data_root + 'annotations/instances_val.json')
         test_evaluator = val_evaluator
+        input_size = ({img_size}, {img_size})
+        ''') + tiny_overrides(epochs) + extra)
+    return str(cfg)
+
+
+def tiny_overrides(epochs: int, head: str = '') -> str:
+    """Config lines that shrink a quickstart model and schedule to seconds of training
+    (``head``: more ``bbox_head`` arguments, e.g. ``"decoder=dict(topk=300)"``)."""
+    head = f', {head}' if head else ''
+    return textwrap.dedent(f'''
         model = dict(backbone=dict(base_channels=8), neck=dict(in_channels=32,
                      num_filters=(16, 16)), bbox_head=dict(in_channels=16,
-                     feat_channels=16))
-        input_size = ({img_size}, {img_size})
+                     feat_channels=16{head}))
         train_cfg = dict(max_epochs={epochs}, val_interval={epochs})
         param_scheduler = [dict(type='ConstantLR', factor=1.0, by_epoch=True, begin=0)]
         default_hooks = dict(logger=dict(interval=1), checkpoint=dict(interval=1,
                              max_keep_ckpts=5))
         randomness = dict(seed=0, deterministic=True)
-        ''') + extra)
-    return str(cfg)
+        ''')
