@@ -17,7 +17,7 @@ def parse_args(argv=None):
     parser.add_argument('checkpoint', help='checkpoint file')
     parser.add_argument('--eval', nargs='+', metavar='METRIC',
                         help='metrics to compute, among those the dataset supports '
-                        '(bbox for COCO-format and VOC data)')
+                        '(bbox for COCO-format and VOC data; keypoints bbox for keypoint data)')
     parser.add_argument('--work-dir', help='the directory to save the evaluation metrics')
     parser.add_argument('--out', type=str, help='dump predictions to a pickle file')
     parser.add_argument('--show', action='store_true', help='show prediction results')

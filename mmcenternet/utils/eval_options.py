@@ -14,6 +14,7 @@ EVAL_METRICS: Dict[str, Dict[str, str]] = {
     'CenterNetCocoMetric': {'bbox': 'bbox', 'proposal': 'proposal',
                             'proposal_fast': 'proposal_fast'},
     'VOCMetric': {'bbox': 'mAP', 'mAP': 'mAP', 'recall': 'recall'},
+    'CocoKeypointMetric': {'keypoints': 'keypoints'},
 }
 
 

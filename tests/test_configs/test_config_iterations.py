@@ -19,8 +19,9 @@ CONFIGS = sorted(
     if '_base_' not in p)
 
 
-def synthetic_batch(num_classes: int, size: int = 128):
-    """Two images with boxes, already in network-input form (as PackDetInputs gives)."""
+def synthetic_batch(num_classes: int, size: int = 128, num_keypoints: int = 0):
+    """Two images with boxes (and ``num_keypoints`` joints per object for pose models),
+    already in network-input form (as PackDetInputs / PackCenterNetInputs give)."""
     rng = np.random.RandomState(0)
     inputs, samples = [], []
     for _ in range(2):
@@ -33,6 +34,12 @@ def synthetic_batch(num_classes: int, size: int = 128):
         s.gt_instances = InstanceData(
             bboxes=torch.tensor(np.concatenate([xy, xy + wh], 1), dtype=torch.float32),
             labels=torch.tensor(rng.randint(0, num_classes, 3)))
+        if num_keypoints:
+            joints = xy[:, None] + rng.uniform(0, 1, (3, num_keypoints, 2)) * wh[:, None]
+            s.gt_instances.keypoints = torch.tensor(joints, dtype=torch.float32)
+            s.gt_instances.keypoints_visible = torch.tensor(
+                rng.randint(0, 3, (3, num_keypoints)), dtype=torch.float32)
+            s.set_metainfo(dict(flip_indices=list(range(num_keypoints))))
         samples.append(s)
     return dict(inputs=inputs, data_samples=samples)
 
@@ -51,13 +58,16 @@ def test_config_train_and_test_iteration(path):
     model.init_weights()
     optim_wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
     head = model.bbox_head
-    data = synthetic_batch(head.num_classes)
+    num_keypoints = getattr(head.encoder, 'num_keypoints', 0)
+    data = synthetic_batch(head.num_classes, num_keypoints=num_keypoints)
     model.train()
     before = {k: v.clone() for k, v in model.state_dict().items() if v.dtype.is_floating_point}
     log_vars = model.train_step(data, optim_wrapper)
     # a head names its loss terms (TripletHead.loss_keys) or has one per branch
     loss_keys = getattr(head, 'loss_keys', None) or [f'loss_{n}' for n in head.losses]
     assert {'loss', *loss_keys} <= set(log_vars)
+    if num_keypoints:
+        assert {'loss_kps', 'loss_kp_heatmap', 'loss_kp_offset'} <= set(log_vars)
     assert all(torch.isfinite(torch.as_tensor(v)) for v in log_vars.values())
     changed = [k for k, v in model.state_dict().items()
                if k in before and not torch.equal(before[k], v)]
@@ -71,3 +81,5 @@ def test_config_train_and_test_iteration(path):
     assert pred.bboxes.shape[1] == 4 and len(pred) == len(pred.scores)
     # top-K decoding always returns boxes; an untrained TripletHead may keep no corner pair
     assert len(pred) > 0 or not isinstance(head, CenterNetHead)
+    if num_keypoints:
+        assert pred.keypoints.shape[1:] == (num_keypoints, 2) and len(pred.keypoint_scores)

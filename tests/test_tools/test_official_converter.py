@@ -226,12 +226,12 @@ def test_unknown_arch():
 
 def test_unmapped_keys_are_listed():
     with torch.device('meta'):
-        sd = OfficialPoseResNet(18, {'hm': 3, 'wh': 2, 'reg': 2, 'hps': 34}, 64, True)
-    with pytest.raises(ConversionError, match=r"hps\.0\.weight.*hps\.2\.bias"):
+        sd = OfficialPoseResNet(18, {'hm': 3, 'wh': 2, 'reg': 2, 'xyz': 34}, 64, True)
+    with pytest.raises(ConversionError, match=r"xyz\.0\.weight.*xyz\.2\.bias"):
         convert_official_state_dict(sd.state_dict(), 'resdcn_18')
     mapped = convert_official_state_dict(sd.state_dict(), 'resdcn_18',
                                          head_map={'hm': 'heatmap', 'wh': 'wh',
-                                                   'reg': 'offset', 'hps': 'kpt_reg'})
+                                                   'reg': 'offset', 'xyz': 'kpt_reg'})
     assert 'bbox_head.branches.kpt_reg.0.2.bias' in mapped
 
 
@@ -253,12 +253,17 @@ def test_dcn_rename_and_head_conv_zero():
 
 
 # --------------------------------------------------------------------------- the tool
-def test_tool_roundtrip(tmp_path):
+def load_tool():
+    """Imports tools/model_converters/centernet_official2mmcn.py."""
     import importlib.util
     spec = importlib.util.spec_from_file_location('centernet_official2mmcn', TOOL)
     tool = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(tool)
+    return tool
 
+
+def test_tool_roundtrip(tmp_path):
+    tool = load_tool()
     official = randomize_(OfficialPoseResNet(18, HEADS, 64, dcn=True), seed=4)
     src, dst = tmp_path / 'ctdet_official.pth', tmp_path / 'ours.pth'
     torch.save({'epoch': 140,

@@ -8,12 +8,11 @@ ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 QUICKSTART = osp.join(ROOT, 'configs', 'quickstart', 'centernet_r18w16_1xb8-70e_toy.py')
 
 
-def load_generator():
-    """Imports tools/misc/gen_toy_dataset.py (a script, not a package module)."""
-    name = 'gen_toy_dataset'
+def load_generator(name: str = 'gen_toy_dataset'):
+    """Imports tools/misc/<name>.py (a script, not a package module)."""
     if name not in sys.modules:
         spec = importlib.util.spec_from_file_location(
-            name, osp.join(ROOT, 'tools', 'misc', 'gen_toy_dataset.py'))
+            name, osp.join(ROOT, 'tools', 'misc', f'{name}.py'))
         module = importlib.util.module_from_spec(spec)
         sys.modules[name] = module
         spec.loader.exec_module(module)
@@ -34,14 +33,22 @@ def make_workspace(tmp_path, num_train=8, num_val=4, img_size=64, epochs=2,
         test_dataloader = val_dataloader
         val_evaluator = dict(ann_file=data_root + 'annotations/instances_val.json')
         test_evaluator = val_evaluator
+        input_size = ({img_size}, {img_size})
+        ''') + tiny_overrides(epochs) + extra)
+    return str(cfg)
+
+
+def tiny_overrides(epochs: int, head: str = '') -> str:
+    """Config lines that shrink a quickstart model and schedule to seconds of training
+    (``head``: more ``bbox_head`` arguments, e.g. ``"decoder=dict(topk=300)"``)."""
+    head = f', {head}' if head else ''
+    return textwrap.dedent(f'''
         model = dict(backbone=dict(base_channels=8), neck=dict(in_channels=32,
                      num_filters=(16, 16)), bbox_head=dict(in_channels=16,
-                     feat_channels=16))
-        input_size = ({img_size}, {img_size})
+                     feat_channels=16{head}))
         train_cfg = dict(max_epochs={epochs}, val_interval={epochs})
         param_scheduler = [dict(type='ConstantLR', factor=1.0, by_epoch=True, begin=0)]
         default_hooks = dict(logger=dict(interval=1), checkpoint=dict(interval=1,
                              max_keep_ckpts=5))
         randomness = dict(seed=0, deterministic=True)
-        ''') + extra)
-    return str(cfg)
+        ''')

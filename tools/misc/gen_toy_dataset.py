@@ -28,7 +28,7 @@ import os.path as osp
 import re
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 import cv2
 import numpy as np
@@ -352,13 +352,13 @@ def categories() -> list[dict[str, Any]]:
 # --------------------------------------------------------------------------
 # Dataset
 # --------------------------------------------------------------------------
-def _paths(out_dir: str) -> dict[str, str]:
+def _paths(out_dir: str, ann_prefix: str = 'instances') -> dict[str, str]:
     """Paths of the dataset's folders and annotation files."""
     ann_dir = osp.join(out_dir, 'annotations')
     paths = {'root': out_dir, 'ann_dir': ann_dir}
     for split in SPLITS:
         paths[f'{split}_img_dir'] = osp.join(out_dir, split)
-        paths[f'{split}_ann_file'] = osp.join(ann_dir, f'instances_{split}.json')
+        paths[f'{split}_ann_file'] = osp.join(ann_dir, f'{ann_prefix}_{split}.json')
     return paths
 
 
@@ -379,8 +379,9 @@ def _is_complete(paths: dict[str, str], params: dict[str, int]) -> bool:
     return True
 
 
-def build_split(split: str, num: int, img_dir: str,
-                params: dict[str, int]) -> dict[str, Any]:
+def build_split(split: str, num: int, img_dir: str, params: dict[str, Any],
+                render: Callable = render_image, cats: list[dict[str, Any]] | None = None,
+                set_name: str = 'shapes') -> dict[str, Any]:
     """Render and write one split's images; return its COCO dict.
 
     Args:
@@ -388,6 +389,10 @@ def build_split(split: str, num: int, img_dir: str,
         num: Number of images.
         img_dir: Folder for the PNG files (stale ``NNNNNN.png`` are removed).
         params: Generation parameters (stored in ``info``).
+        render: ``render(seed, split_id, index, size) -> (image, annotations)`` (other
+            toy sets, e.g. ``gen_toy_pose.py``, pass theirs).
+        cats: The ``categories`` list (default :func:`categories`).
+        set_name: The set's name in ``info.description``.
 
     Returns:
         The COCO annotation dict of the split.
@@ -396,7 +401,7 @@ def build_split(split: str, num: int, img_dir: str,
     size, split_id = params['img_size'], SPLITS.index(split)
     images, annotations = [], []
     for index in range(num):
-        img, anns = render_image(params['seed'], split_id, index, size)
+        img, anns = render(params['seed'], split_id, index, size)
         file_name = f'{index:06d}.png'
         if not cv2.imwrite(osp.join(img_dir, file_name), img):
             raise OSError(f'could not write {osp.join(img_dir, file_name)}')
@@ -406,10 +411,11 @@ def build_split(split: str, num: int, img_dir: str,
     for name in os.listdir(img_dir):
         if _FILE_RE.match(name) and int(name[:6]) >= num:
             os.remove(osp.join(img_dir, name))
-    info = dict(description=f'mmcenternet toy shapes dataset ({split})',
-                version=str(GENERATOR_VERSION), params=params)
+    info = dict(description=f'mmcenternet toy {set_name} dataset ({split})',
+                version=str(params.get('generator_version', GENERATOR_VERSION)),
+                params=params)
     return dict(info=info, licenses=[], images=images, annotations=annotations,
-                categories=categories())
+                categories=categories() if cats is None else cats)
 
 
 def _write_json(obj: dict[str, Any], path: str) -> None:
@@ -442,34 +448,58 @@ def generate(out_dir: str = 'data/toy', num_train: int = 800, num_val: int = 100
         raise ValueError('num_train and num_val must be >= 0')
     params = dict(num_train=num_train, num_val=num_val, img_size=img_size,
                   seed=seed, generator_version=GENERATOR_VERSION)
-    paths = _paths(out_dir)
+    return write_splits(_paths(out_dir), params, force,
+                        lambda split, num, img_dir: build_split(split, num, img_dir, params))
+
+
+def write_splits(paths: dict[str, str], params: dict[str, Any], force: bool,
+                 build: Callable[[str, int, str], dict[str, Any]],
+                 summary: Callable[[dict[str, Any]], str] | None = None) -> dict[str, str]:
+    """Builds and writes every split unless an identical dataset exists.
+
+    Args:
+        paths: From :func:`_paths`.
+        params: Generation parameters (``num_train``, ``num_val``, ...).
+        force: Regenerate even if a dataset with the same parameters exists.
+        build: ``build(split, num, img_dir) -> COCO dict``.
+        summary: What to print about a split's COCO dict (default: image / object counts).
+
+    Returns:
+        ``paths``.
+    """
     if not force and _is_complete(paths, params):
-        print(f'Toy dataset in {out_dir} already exists with the same '
+        print(f'Toy dataset in {paths["root"]} already exists with the same '
               'parameters, skipping (use --force to regenerate).')
         return paths
     os.makedirs(paths['ann_dir'], exist_ok=True)
-    for split, num in zip(SPLITS, (num_train, num_val)):
+    for split, num in zip(SPLITS, (params['num_train'], params['num_val'])):
         ann_file = paths[f'{split}_ann_file']
         if osp.exists(ann_file):
             os.remove(ann_file)  # never leave a stale file claiming completeness
-        coco = build_split(split, num, paths[f'{split}_img_dir'], params)
+        coco = build(split, num, paths[f'{split}_img_dir'])
         _write_json(coco, ann_file)
-        print(f'{split}: {len(coco["images"])} images, '
-              f'{len(coco["annotations"])} objects -> {ann_file}')
+        text = summary(coco) if summary else (f'{len(coco["images"])} images, '
+                                              f'{len(coco["annotations"])} objects')
+        print(f'{split}: {text} -> {ann_file}')
     return paths
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """Parse command-line arguments."""
-    parser = argparse.ArgumentParser(description='Generate the toy shapes COCO dataset.')
-    parser.add_argument('--out', default='data/toy', help='output root folder')
+    return base_parser('Generate the toy shapes COCO dataset.', 'data/toy').parse_args(argv)
+
+
+def base_parser(description: str, default_out: str) -> argparse.ArgumentParser:
+    """The arguments every toy generator takes (``--out``, sizes, ``--seed``, ``--force``)."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument('--out', default=default_out, help='output root folder')
     parser.add_argument('--num-train', type=int, default=800)
     parser.add_argument('--num-val', type=int, default=100)
     parser.add_argument('--img-size', type=int, default=128)
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--force', action='store_true',
                         help='regenerate even if an identical dataset exists')
-    return parser.parse_args(argv)
+    return parser
 
 
 def main(argv: list[str] | None = None) -> None:

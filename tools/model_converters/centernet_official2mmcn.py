@@ -4,6 +4,8 @@ Usage::
 
     python tools/model_converters/centernet_official2mmcn.py \
         ctdet_coco_dla_2x.pth ctdet_coco_dla_2x_mmcn.pth [--arch dla_34]
+    python tools/model_converters/centernet_official2mmcn.py \
+        multi_pose_dla_3x.pth multi_pose_dla_3x_mmcn.pth   # pose heads detected
 
 The arch (``res_18``, ``resdcn_18``, ``resdcn_101``, ``dla_34``, ``hourglass``, ...) is
 detected from the keys when not given. The source is read with ``weights_only=True`` (a
@@ -17,14 +19,16 @@ from typing import Dict, List, Optional
 
 from mmcenternet.models.utils.official_ckpt import (ConversionError, DEFAULT_HEAD_MAP,
                                                     convert_official_state_dict,
-                                                    detect_arch, read_checkpoint,
-                                                    strip_module_prefix)
+                                                    detect_arch, detect_head_map,
+                                                    read_checkpoint, strip_module_prefix)
 from mmcenternet.utils.checkpoint import CheckpointError, atomic_torch_save
 
 
-def parse_head_map(items: Optional[List[str]]) -> Dict[str, str]:
-    """``['hps=kpt_offset', ...]`` -> the default head map extended by those entries."""
-    head_map = dict(DEFAULT_HEAD_MAP)
+def parse_head_map(items: Optional[List[str]],
+                   state_dict: Optional[dict] = None) -> Dict[str, str]:
+    """``['dep=depth', ...]`` -> the checkpoint's head map (``detect_head_map``: ctdet, or
+    multi_pose when it has ``hps`` heads) extended by those entries."""
+    head_map = dict(DEFAULT_HEAD_MAP if state_dict is None else detect_head_map(state_dict))
     for item in items or []:
         official, sep, ours = item.partition('=')
         if not sep or not official or not ours:
@@ -42,7 +46,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                         help='official --arch: res_18, resdcn_18, resdcn_101, dla_34, '
                         'hourglass, ... (detected from the keys when omitted)')
     parser.add_argument('--head-map', nargs='*', metavar='OFFICIAL=OURS',
-                        help='extra head name mappings (default hm=heatmap wh=wh reg=offset)')
+                        help='extra head name mappings (default hm=heatmap wh=wh reg=offset, '
+                        'and hps=kps hm_hp=kp_heatmap hp_offset=kp_offset for multi_pose)')
     return parser.parse_args(argv)
 
 
@@ -55,7 +60,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     try:
         arch = args.arch or detect_arch(strip_module_prefix(state_dict))
         converted = convert_official_state_dict(state_dict, arch,
-                                                parse_head_map(args.head_map))
+                                                parse_head_map(args.head_map, state_dict))
     except ConversionError as err:
         raise ConversionError(f'{args.src}: {err}') from err
     meta = {'source': str(args.src), 'arch': arch, 'converter': 'centernet_official2mmcn'}

@@ -10,6 +10,7 @@ import numpy as np
 from mmcv.transforms import BaseTransform
 
 from mmcenternet.registry import TRANSFORMS
+from .keypoints import transform_keypoints
 
 
 class RandomSourceMixin:
@@ -82,7 +83,13 @@ class CenterAffine(RandomSourceMixin, BaseTransform):
 
     Adds ``affine_matrix`` (3x3, original -> input pixels), ``img_shape``, ``scale_factor``,
     ``flip``, ``flip_direction``. Boxes are mapped but not clipped: the target encoder clips
-    them at the output stride, as the official code does.
+    them at the output stride, as the official code does. Keypoints (``gt_keypoints`` with
+    ``gt_keypoints_visible``) go through the same matrix; a flip swaps left and right
+    joints by the sample's ``flip_indices`` (from the dataset metainfo) and joints that
+    leave the input become unlabelled (visibility 0), as the official ``multi_pose``
+    sample drops them. (One consequence differs from the official code: a person whose
+    every labelled joint left the crop counts as having no labelled joint, so the encoder
+    gives it no size loss, where the official code still trains its size.)
 
     Args:
         input_size: ``(width, height)`` of the network input when not ``keep_res``.
@@ -197,6 +204,8 @@ class CenterAffine(RandomSourceMixin, BaseTransform):
         results['flip_direction'] = 'horizontal' if flipped else None
         if results.get('gt_bboxes') is not None:
             self._map_boxes(results, mat, flipped)
+        if results.get('gt_keypoints') is not None:
+            self._map_keypoints(results, mat, flipped, out_size)
         return results
 
     @staticmethod
@@ -219,6 +228,22 @@ class CenterAffine(RandomSourceMixin, BaseTransform):
         if flipped:  # the flip swaps left and right corners
             mapped = mapped[:, [2, 1, 0, 3]]
         results['gt_bboxes'] = type(boxes)(mapped) if hasattr(boxes, 'numpy') else mapped
+
+    @staticmethod
+    def _map_keypoints(results: dict, mat: np.ndarray, flipped: bool,
+                       out_size: Tuple[int, int]) -> None:
+        """Keypoints through the same matrix; on a flip, left and right joints swap by
+        ``results['flip_indices']``; joints leaving the input become unlabelled."""
+        if flipped and 'flip_indices' not in results:
+            raise KeyError(f'CenterAffine flipped {results.get("img_path")} but the sample '
+                           'has no "flip_indices" to swap its left and right keypoints (use '
+                           'a keypoint dataset with metainfo.flip_indices)')
+        visible = results.get('gt_keypoints_visible')
+        if visible is None:
+            visible = np.full(np.shape(results['gt_keypoints'])[:2], 2, np.float32)
+        results['gt_keypoints'], results['gt_keypoints_visible'] = transform_keypoints(
+            results['gt_keypoints'], visible, mat, out_size,
+            results['flip_indices'] if flipped else None)
 
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}(input_size={self.input_size}, '

@@ -180,15 +180,19 @@ class CenterNetHead(BaseDenseHead):
                     targets: Dict[str, Tensor]) -> Tensor:
         """Dense targets (4-D) are compared map to map; sparse ones (3-D) at the gt slots.
 
-        A sparse target is gathered at ``<name>_indices`` when the encoder gives them (e.g.
-        per-joint slots), else at the object ``indices``; its mask is ``<name>_mask`` or
-        ``mask``.
+        A dense target is weighted by ``<name>_mask`` (same shape) when the encoder gives
+        one (e.g. the official dense keypoint offsets). A sparse target is gathered at
+        ``<name>_indices`` when the encoder gives them (e.g. per-joint slots), else at the
+        object ``indices``; its mask is ``<name>_mask`` or ``mask``.
         """
         if name not in targets:
             raise KeyError(f'the encoder gives no target for branch "{name}" '
                            f'(it gives {sorted(targets)})')
         target = targets[name]
         if target.dim() == 4:
+            dense_mask = targets.get(f'{name}_mask')
+            if dense_mask is not None:
+                return loss_fn(pred, target, dense_mask)
             return loss_fn(pred, target)
         mask = targets.get(f'{name}_mask', targets['mask'])
         indices = targets.get(f'{name}_indices', targets['indices'])

@@ -5,7 +5,7 @@ The official CenterNet renders one object at a time with numpy
 image in a batch is drawn by one ``scatter_reduce`` (``amax``), which gives exactly the
 element-wise maximum of the per-object gaussians that the official loop produces.
 """
-from typing import Tuple
+from typing import Optional, Tuple
 
 import torch
 from torch import Tensor
@@ -53,35 +53,41 @@ def gaussian_radius(heights: Tensor, widths: Tensor, min_overlap: float = 0.7,
     return torch.minimum(torch.minimum(r1, r2), r3)
 
 
-def draw_gaussians(heatmap: Tensor, map_index: Tensor, centers: Tensor,
-                   radii: Tensor, sigma_divisor: float = 6.0) -> Tensor:
-    """Draws one gaussian peak per object into a stack of maps, in place.
+def gaussian_windows(map_index: Tensor, centers: Tensor, radii: Tensor, height: int,
+                     width: int, dtype: torch.dtype = torch.float64, with_objects: bool = True,
+                     sigma_divisor: float = 6.0
+                     ) -> Tuple[Optional[Tensor], Tensor, Optional[Tensor], Tensor]:
+    """The pixels of every object's gaussian window that lie inside its map.
 
-    Each object ``i`` adds ``exp(-(dx^2 + dy^2) / (2 sigma^2))`` with
-    ``sigma = (2 r_i + 1) / sigma_divisor`` (6 officially; Duan's center keypoints use 5) on
-    the square window ``|dx|, |dy| <= r_i`` around its integer
-    center (clipped to the map), combined with what is there by element-wise max, as the
-    official ``draw_umich_gaussian``. Values are computed in float64 like numpy's and cast
-    to the map's dtype. (The official code also zeroes values below ``eps * max``; with this
-    window the smallest value is about ``exp(-9)``, so that never applies.)
+    Object ``i`` covers the square ``|dx|, |dy| <= r_i`` around its integer center with
+    ``exp(-(dx^2 + dy^2) / (2 sigma^2))``, ``sigma = (2 r_i + 1) / sigma_divisor``, as the
+    official ``gaussian2D`` (computed in float64 like numpy's, then cast to ``dtype``).
 
     Args:
-        heatmap: ``(N, H, W)`` maps (e.g. the flattened ``B * C`` class maps).
-        map_index: ``(M,)`` long, which map each object is drawn into.
-        centers: ``(M, 2)`` long integer centers ``(x, y)``, inside the map.
+        map_index: ``(M,)`` long, the map of a stack of ``(N, height, width)`` maps each
+            object belongs to.
+        centers: ``(M, 2)`` long integer centers ``(x, y)``.
         radii: ``(M,)`` long radii, ``>= 0``.
+        with_objects: Also return ``obj`` and ``offset`` (None otherwise, which
+            :func:`draw_gaussians` uses to save their cost).
         sigma_divisor: Diameter / sigma (official ``draw_umich_gaussian`` 6; the center
             keypoints of Keypoint Triplets, ``draw_gaussian(..., delte=5)``, 5).
 
     Returns:
-        ``heatmap``, for chaining.
+        ``(obj, flat, offset, value)`` per covered pixel: the object ``(E,)``, the flat
+        index into the ``(N * height * width)`` maps ``(E,)``, the long ``(dx, dy)`` offset
+        from the object's center ``(E, 2)`` and the gaussian value ``(E,)``. Pixels come
+        object by object, row-major within an object.
     """
-    if map_index.numel() == 0:
-        return heatmap
     num_objs = map_index.numel()
-    _, height, width = heatmap.shape
+    device = centers.device
+    if num_objs == 0:
+        empty = torch.zeros(0, dtype=torch.long, device=device)
+        return (empty, empty, torch.zeros((0, 2), dtype=torch.long, device=device),
+                torch.zeros(0, dtype=dtype, device=device))
     max_r = int(radii.max())
-    steps = torch.arange(-max_r, max_r + 1, device=heatmap.device)
+    side = 2 * max_r + 1
+    steps = torch.arange(-max_r, max_r + 1, device=device)
     r = radii.view(-1, 1)
     # per-axis coordinates and validity (M, S); the (M, S, S) windows are outer sums/ands
     xs = centers[:, 0:1] + steps
@@ -97,11 +103,44 @@ def draw_gaussians(heatmap: Tensor, map_index: Tensor, centers: Tensor,
     sigma = (2 * uniq.view(-1, 1) + 1).to(torch.float64) / sigma_divisor
     d = steps.to(torch.float64)
     dist2 = (d.view(-1, 1) * d.view(-1, 1) + d.view(1, -1) * d.view(1, -1)).view(1, -1)
-    table = torch.exp(-dist2 / (2 * sigma * sigma)).to(heatmap.dtype)
+    table = torch.exp(-dist2 / (2 * sigma * sigma)).to(dtype)
     keep = valid.view(-1).nonzero().squeeze(1)
-    heatmap.view(-1).scatter_reduce_(
-        0, flat.view(-1)[keep], table[inverse].view(-1)[keep], reduce='amax',
-        include_self=True)
+    values = table[inverse].view(-1)[keep]
+    if not with_objects:
+        return None, flat.view(-1)[keep], None, values
+    obj = torch.div(keep, side * side, rounding_mode='floor')
+    cell = keep - obj * side * side
+    dy = torch.div(cell, side, rounding_mode='floor')
+    offset = torch.stack([cell - dy * side, dy], dim=1) - max_r
+    return obj, flat.view(-1)[keep], offset, values
+
+
+def draw_gaussians(heatmap: Tensor, map_index: Tensor, centers: Tensor,
+                   radii: Tensor, sigma_divisor: float = 6.0) -> Tensor:
+    """Draws one gaussian peak per object into a stack of maps, in place.
+
+    Each object adds its :func:`gaussian_windows` values, combined with what is there by
+    element-wise max, as the official ``draw_umich_gaussian``. (The official code also
+    zeroes values below ``eps * max``; with this window the smallest value is about
+    ``exp(-9)``, so that never applies.)
+
+    Args:
+        heatmap: ``(N, H, W)`` maps (e.g. the flattened ``B * C`` class maps).
+        map_index: ``(M,)`` long, which map each object is drawn into.
+        centers: ``(M, 2)`` long integer centers ``(x, y)``, inside the map.
+        radii: ``(M,)`` long radii, ``>= 0``.
+        sigma_divisor: See :func:`gaussian_windows`.
+
+    Returns:
+        ``heatmap``, for chaining.
+    """
+    if map_index.numel() == 0:
+        return heatmap
+    _, height, width = heatmap.shape
+    _, flat, _, values = gaussian_windows(map_index, centers, radii, height, width,
+                                          heatmap.dtype, with_objects=False,
+                                          sigma_divisor=sigma_divisor)
+    heatmap.view(-1).scatter_reduce_(0, flat, values, reduce='amax', include_self=True)
     return heatmap
 
 

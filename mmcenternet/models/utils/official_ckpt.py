@@ -29,6 +29,17 @@ import torch
 
 #: Official head name -> our branch name (ctdet).
 DEFAULT_HEAD_MAP: Dict[str, str] = {'hm': 'heatmap', 'wh': 'wh', 'reg': 'offset'}
+#: ... and of ``multi_pose`` (``hps``, ``hm_hp``, ``hp_offset``; configs/centernet_pose).
+MULTI_POSE_HEAD_MAP: Dict[str, str] = dict(DEFAULT_HEAD_MAP, hps='kps', hm_hp='kp_heatmap',
+                                           hp_offset='kp_offset')
+
+
+def detect_head_map(state_dict: Mapping[str, torch.Tensor]) -> Dict[str, str]:
+    """The head map of a checkpoint's task: :data:`MULTI_POSE_HEAD_MAP` when it has the
+    ``hps`` head of ``multi_pose``, else :data:`DEFAULT_HEAD_MAP` (``ctdet``)."""
+    if any(re.match(r'(module\.)?hps\.', key) for key in state_dict):
+        return dict(MULTI_POSE_HEAD_MAP)
+    return dict(DEFAULT_HEAD_MAP)
 
 #: (block type, blocks per stage) -> ResNet depth, as the official ``resnet_spec``.
 _RESNET_DEPTHS: Dict[Tuple[str, Tuple[int, ...]], int] = {
@@ -284,9 +295,10 @@ def convert_official_state_dict(
         state_dict: The official ``checkpoint['state_dict']`` (``module.`` prefixes allowed).
         arch: Official ``--arch`` (``res_18``, ``resdcn_18``, ``resdcn_101``, ``dla_34``,
             ``hourglass``, ...); detected from the keys when ``None``.
-        head_map: Official head name -> our branch name; defaults to
-            :data:`DEFAULT_HEAD_MAP` (``hm``/``wh``/``reg``). Pass extra entries for
-            multi-pose or 3D heads (e.g. ``{'hps': ...}``).
+        head_map: Official head name -> our branch name; by default
+            :func:`detect_head_map` (``hm``/``wh``/``reg``, plus ``hps``/``hm_hp``/
+            ``hp_offset`` for ``multi_pose`` checkpoints). Pass extra entries for other
+            heads (e.g. 3D).
 
     Returns:
         The converted state dict; values are the input tensors (detached, contiguous).
@@ -301,7 +313,7 @@ def convert_official_state_dict(
         arch = detect_arch(state_dict)
     family, depth = parse_arch(arch)
     _check_arch(family, depth, state_dict)
-    head_map = dict(DEFAULT_HEAD_MAP if head_map is None else head_map)
+    head_map = dict(detect_head_map(state_dict) if head_map is None else head_map)
 
     if family in ('res', 'resdcn'):
         group = 'resnet'

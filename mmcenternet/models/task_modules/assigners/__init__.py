@@ -1,4 +1,5 @@
 from .ctdet_encoder import CTDetEncoder
+from .multi_pose_encoder import MultiPoseEncoder
 from .triplet_encoder import TripletEncoder
 
-__all__ = ['CTDetEncoder', 'TripletEncoder']
+__all__ = ['CTDetEncoder', 'MultiPoseEncoder', 'TripletEncoder']

@@ -65,6 +65,20 @@ class CTDetEncoder:
     def encode_tensors(self, batch_bboxes: Sequence[Tensor], batch_labels: Sequence[Tensor],
                        feat_shape: Tuple[int, int]) -> Dict[str, Tensor]:
         """Same as :meth:`encode`, from per-image box and label tensors."""
+        return self.encode_boxes(batch_bboxes, batch_labels, feat_shape)[0]
+
+    def encode_boxes(self, batch_bboxes: Sequence[Tensor], batch_labels: Sequence[Tensor],
+                     feat_shape: Tuple[int, int]
+                     ) -> Tuple[Dict[str, Tensor], Dict[str, Tensor]]:
+        """The box targets of :meth:`encode_tensors` and the objects that got them.
+
+        Returns:
+            ``(targets, objects)``; ``objects`` describes each object with a target
+            (``(O,)`` or ``(O, 2)`` tensors): ``row`` (its row among the first ``max_objs``
+            objects of every image, concatenated), ``img``, ``slot``, ``label``,
+            ``center_int`` (long ``(x, y)``), ``radius`` (long). Tasks that add targets
+            per object (e.g. keypoints) build on them.
+        """
         height, width = feat_shape
         num_imgs = len(batch_bboxes)
         bboxes, labels, img_idx, slot = flatten_gt(batch_bboxes, batch_labels, self.max_objs)
@@ -92,7 +106,9 @@ class CTDetEncoder:
         targets['offset'][img_idx, slot] = center - center_int
         targets['indices'][img_idx, slot] = center_int[:, 1] * width + center_int[:, 0]
         targets['mask'][img_idx, slot] = 1
-        return targets
+        objects = dict(row=keep, img=img_idx, slot=slot, label=labels, center_int=center_int,
+                       radius=radius)
+        return targets, objects
 
     def output_boxes(self, bboxes: Tensor, height: int, width: int) -> Tensor:
         """Input-pixel boxes -> output-map boxes, clipped to the map as officially."""

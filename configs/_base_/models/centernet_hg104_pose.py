@@ -1,0 +1,3 @@
+# Hourglass-104 CenterNet with the official multi_pose branches (centernet_pose_head.py).
+_base_ = ['./centernet_hg104.py', './centernet_pose_head.py']
+model = dict(bbox_head={{_base_.pose_head}})
