@@ -11,6 +11,7 @@ _base_ = [
     '../_base_/default_runtime.py'
 ]
 model = dict(
+    init_cfg=None,  # from scratch and offline, like the detection quickstart
     backbone=dict(base_channels=16, num_stages=3, strides=(1, 2, 2), dilations=(1, 1, 1),
                   out_indices=(2, )),
     neck=dict(in_channels=64, num_filters=(32, 32), num_kernels=(4, 4), conv_cfg=None),

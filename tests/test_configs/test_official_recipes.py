@@ -58,3 +58,12 @@ def test_hourglass_pads_every_test_view_to_128():
     assert [t.scale_ratio for t in views] == [0.5, 0.75, 1.0, 1.25, 1.5]
     assert cfg.test_dataloader.dataset.pipeline[1].pad_divisor == 128
     assert cfg.model.data_preprocessor.pad_size_divisor == 128
+
+
+def test_quickstarts_train_from_scratch_offline():
+    """Quickstart configs are narrower than the official backbones and must not download."""
+    import glob
+    paths = glob.glob(osp.join(ROOT, 'configs', 'quickstart', '*.py'))
+    assert paths
+    for path in paths:
+        assert Config.fromfile(path).model.get('init_cfg') is None, path
