@@ -85,8 +85,9 @@ class CocoPoseDataset(CenterNetCocoDataset):
     Each instance gains ``keypoints (K, 2)`` and ``keypoints_visible (K,)`` (COCO ``v``:
     0 not labelled, 1 labelled but hidden, 2 visible); each image ``flip_indices`` (from
     the metainfo, for ``CenterAffine`` and the flip test). As the official ``coco_hp``
-    dataset, crowd regions and people without labelled joints stay ordinary objects
-    (their box is a heatmap peak; the encoder gives them no size / joint loss), so
+    dataset, crowd regions (the detection dataset's ``crowd='positive'``) and people without
+    labelled joints stay ordinary objects (their box is a heatmap peak; the encoder gives
+    them no size / joint loss), so
     ``filter_empty_gt`` keeps every image with an annotation, like the official training
     list. Objects of classes outside ``metainfo.keypoint_classes`` (a model that detects
     every class and the pose of people) get unlabelled joints.
@@ -101,18 +102,14 @@ class CocoPoseDataset(CenterNetCocoDataset):
             by annotation id (e.g. ``person_keypoints_train2017.json`` next to
             ``instances_train2017.json``, whose ids are the same), for the all-classes
             model.
-        crowd_as_object: Official ``coco_hp`` behaviour (default); False treats crowd
-            regions as mmdet does (``ignored_instances``, no target).
         **kwargs: As :class:`CenterNetCocoDataset`; ``metainfo`` must hold the keypoint
             entries.
     """
 
     METAINFO = dict(classes=('person', ))
 
-    def __init__(self, *args, keypoint_ann_file: Optional[str] = None,
-                 crowd_as_object: bool = True, **kwargs) -> None:
+    def __init__(self, *args, keypoint_ann_file: Optional[str] = None, **kwargs) -> None:
         self.keypoint_ann_file = keypoint_ann_file
-        self.crowd_as_object = crowd_as_object
         super().__init__(*args, **kwargs)
 
     def load_data_list(self) -> List[dict]:
@@ -191,7 +188,5 @@ class CocoPoseDataset(CenterNetCocoDataset):
             array = keypoints.get(inst.pop('keypoints'), empty)
             inst['keypoints'] = array[:, :2].copy()
             inst['keypoints_visible'] = array[:, 2].copy()
-            if self.crowd_as_object:
-                inst['ignore_flag'] = 0
         info['flip_indices'] = [int(i) for i in self.metainfo['flip_indices']]
         return info

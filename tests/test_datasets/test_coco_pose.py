@@ -56,8 +56,10 @@ def test_loads_keypoints_flip_indices_and_keeps_crowd_as_object(tmp_path):
     np.testing.assert_array_equal(first['keypoints'], [[10, 5], [14, 10], [6, 10]])
     np.testing.assert_array_equal(first['keypoints_visible'], [2, 1, 2])
     assert crowd['ignore_flag'] == 0 and crowd['keypoints_visible'].sum() == 0
-    assert _dataset(tmp_path, crowd_as_object=False).get_data_info(0)['instances'][1][
-        'ignore_flag'] == 1
+    # the detection dataset's crowd option: mmdet's behaviour, and crowd kept for evaluation
+    for kwargs in (dict(crowd='ignore'), dict(test_mode=True)):
+        assert _dataset(tmp_path, **kwargs).get_data_info(0)['instances'][1][
+            'ignore_flag'] == 1
 
 
 @pytest.mark.parametrize('change,match', [
