@@ -1,2 +1,3 @@
 from .transforms import *  # noqa: F401,F403
 from .coco import CenterNetCocoDataset, DatasetError  # noqa: F401
+from .kitti_mono3d import KittiMono3DDataset  # noqa: F401

@@ -10,6 +10,7 @@ import numpy as np
 from mmcv.transforms import BaseTransform
 
 from mmcenternet.registry import TRANSFORMS
+from .mono3d import flip_mono3d_annotations
 
 
 def get_border(border: int, size: int) -> int:
@@ -62,11 +63,17 @@ class CenterAffine(BaseTransform):
     is drawn at least ``get_border(border)`` pixels inside the image, and the image is flipped
     left-right with probability ``flip_prob`` (box x mapped as ``w - 1 - x``, as officially).
     Instead of ``random_scales`` (official ``not_rand_crop``) ``shift`` / ``scale`` give the
-    gaussian jitter of the official alternative.
+    gaussian jitter of the official alternative; ``jitter_prob`` / ``jitter_style='ddd'``
+    give the official 3D task's variant (applied to a fraction of the images, scale drawn
+    first, the shift relative to the image width and height).
 
     Adds ``affine_matrix`` (3x3, original -> input pixels), ``img_shape``, ``scale_factor``,
-    ``flip``, ``flip_direction``. Boxes are mapped but not clipped: the target encoder clips
-    them at the output stride, as the official code does.
+    ``flip``, ``flip_direction`` and ``jittered`` (whether a random crop / scale / shift was
+    applied: the 3D task does not supervise depth and size on such images). Boxes are mapped
+    but not clipped: the target encoder clips them at the output stride, as the official
+    code does. 3D annotations (``gt_bboxes_3d``, ``gt_alphas``) stay in camera coordinates
+    (``cam2img`` stays the original image's calibration, the network input's camera being
+    ``affine_matrix @ cam2img``); a flip mirrors them (:func:`flip_mono3d_annotations`).
 
     Args:
         input_size: ``(width, height)`` of the network input when not ``keep_res``.
@@ -82,12 +89,23 @@ class CenterAffine(BaseTransform):
             factor (``cv2.resize`` to ``int(h * r), int(w * r)``), as the official
             ``pre_process``; with ``keep_res`` the input follows the resized size, else the
             source square keeps the original long side.
+        jitter_prob: Probability that an image gets the ``shift`` / ``scale`` jitter
+            (official ``aug_ddd`` 0.5 for 3D; 1 otherwise).
+        jitter_style: ``'ctdet'`` (shift first, relative to the source size) or ``'ddd'``
+            (the official ``DddDataset``: a uniform draw against ``jitter_prob`` for every
+            image, then the scale, then the shift relative to the image width / height).
     """
+
+    JITTER_STYLES = ('ctdet', 'ddd')
 
     def __init__(self, input_size: Tuple[int, int] = (512, 512), keep_res: bool = False,
                  pad_divisor: int = 32, random_scales: Optional[Sequence[float]] = None,
                  border: int = 128, shift: float = 0.0, scale: float = 0.0,
-                 flip_prob: float = 0.0, scale_ratio: float = 1.0) -> None:
+                 flip_prob: float = 0.0, scale_ratio: float = 1.0, jitter_prob: float = 1.0,
+                 jitter_style: str = 'ctdet') -> None:
+        if jitter_style not in self.JITTER_STYLES:
+            raise ValueError(f'CenterAffine.jitter_style must be one of {self.JITTER_STYLES}, '
+                             f'got {jitter_style!r}')
         self.input_size = tuple(input_size)
         self.keep_res = keep_res
         self.pad_divisor = pad_divisor
@@ -97,6 +115,8 @@ class CenterAffine(BaseTransform):
         self.scale = scale
         self.flip_prob = flip_prob
         self.scale_ratio = scale_ratio
+        self.jitter_prob = jitter_prob
+        self.jitter_style = jitter_style
 
     @property
     def is_random(self) -> bool:
@@ -132,7 +152,14 @@ class CenterAffine(BaseTransform):
             h_border = get_border(self.border, height)
             center[0] = np.random.randint(low=w_border, high=width - w_border)
             center[1] = np.random.randint(low=h_border, high=height - h_border)
-        elif self.shift > 0 or self.scale > 0:
+        elif self.jitter_style == 'ddd':
+            if np.random.random() < self.jitter_prob:
+                sf, cf = self.scale, self.shift
+                size = size * np.clip(np.random.randn() * sf + 1, 1 - sf, 1 + sf)
+                center[0] += width * np.clip(np.random.randn() * cf, -2 * cf, 2 * cf)
+                center[1] += height * np.clip(np.random.randn() * cf, -2 * cf, 2 * cf)
+        elif (self.shift > 0 or self.scale > 0) and (
+                self.jitter_prob >= 1 or np.random.random() < self.jitter_prob):
             cf, sf = self.shift, self.scale
             center[0] += size[0] * np.clip(np.random.randn() * cf, -2 * cf, 2 * cf)
             center[1] += size[0] * np.clip(np.random.randn() * cf, -2 * cf, 2 * cf)
@@ -147,7 +174,9 @@ class CenterAffine(BaseTransform):
             img, resize = self._resize(img, self.scale_ratio)
         height, width = img.shape[:2]
         center, size, out_size = self._source_square(height, width, long_side)
+        before = np.concatenate([center, size])
         size = self._randomise(center, size, height, width)
+        jittered = not np.array_equal(before, np.concatenate([center, size]))
         flipped = self.flip_prob > 0 and np.random.random() < self.flip_prob
         if flipped:
             img = img[:, ::-1]
@@ -162,8 +191,11 @@ class CenterAffine(BaseTransform):
         results['scale_factor'] = (k, k)
         results['flip'] = bool(flipped)
         results['flip_direction'] = 'horizontal' if flipped else None
+        results['jittered'] = jittered
         if results.get('gt_bboxes') is not None:
             self._map_boxes(results, mat, flipped)
+        if flipped and results.get('gt_alphas') is not None:
+            flip_mono3d_annotations(results, width)
         return results
 
     @staticmethod

@@ -1,3 +1,4 @@
+from .bin_rot_loss import BinRotLoss
 from .centernet_losses import CenterNetFocalLoss, RegL1Loss
 
-__all__ = ['CenterNetFocalLoss', 'RegL1Loss']
+__all__ = ['BinRotLoss', 'CenterNetFocalLoss', 'RegL1Loss']
