@@ -12,6 +12,8 @@ from .cli import ConfigError
 EVAL_METRICS: Dict[str, Dict[str, str]] = {
     'CocoMetric': {'bbox': 'bbox', 'proposal': 'proposal', 'proposal_fast': 'proposal_fast'},
     'VOCMetric': {'bbox': 'mAP', 'mAP': 'mAP', 'recall': 'recall'},
+    # KITTI 2D AP, AOS, BEV AP and 3D AP (E/M/H, R11 and R40) of monocular 3D detection
+    'KittiMetric': {'kitti': 'kitti'},
 }
 
 

@@ -1,0 +1,3 @@
+from .kitti_metric import KittiMetric
+
+__all__ = ['KittiMetric']
