@@ -184,7 +184,7 @@ def read_split(path: str) -> List[str]:
 class KittiMono3DDataset(BaseDetDataset):
     """KITTI for monocular 3D detection, from the KITTI files directly.
 
-    Each entry: ``img_path``, ``img_id`` (the numeric sample id), ``sample_idx``,
+    Each entry: ``img_path``, ``img_id`` (the numeric sample id), ``kitti_id``,
     ``label_path``, ``cam2img`` (``P2``, 3 x 4) and ``instances``: ``bbox`` (x1, y1, x2, y2),
     ``bbox_label``, ``ignore_flag`` (0: see below), ``bbox_3d`` (x, y, z, l, h, w, rot_y; the
     bottom center in camera coordinates), ``alpha``, ``truncation``, ``occlusion``,
@@ -256,7 +256,7 @@ class KittiMono3DDataset(BaseDetDataset):
                 raise DatasetError(f'{self.ann_file}: sample {sample!r} (line {index + 1}) has '
                                    f'no image {img_path}.')
             info = dict(img_path=img_path, img_id=int(sample) if sample.isdigit() else index,
-                        sample_idx=sample,
+                        kitti_id=sample,
                         cam2img=read_kitti_calib(osp.join(folders['calib'], sample + '.txt')),
                         label_path=None, instances=[])
             if folders['label']:

@@ -27,7 +27,18 @@ def register_instance_drawer(field: str) -> Callable:
 
 @VISUALIZERS.register_module()
 class CenterNetVisualizer(DetLocalVisualizer):
-    """Boxes as mmdet, then every registered task drawer (see the module docstring)."""
+    """Boxes as mmdet, then every registered task drawer (see the module docstring).
+
+    Drawers can read the metainfo of the sample being drawn (e.g. the camera of 3D boxes)
+    as ``visualizer.sample_metainfo``.
+    """
+
+    sample_metainfo: dict = {}
+
+    def add_datasample(self, name: str, image: np.ndarray, data_sample=None, *args,
+                       **kwargs) -> None:
+        self.sample_metainfo = dict(data_sample.metainfo) if data_sample is not None else {}
+        return super().add_datasample(name, image, data_sample, *args, **kwargs)
 
     def _draw_instances(self, image: np.ndarray, instances: InstanceData,
                         classes: Optional[List[str]],

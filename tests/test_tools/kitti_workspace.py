@@ -39,7 +39,7 @@ def write_kitti(root: str, samples: Dict[str, dict], split: str = 'train',
     for sample, spec in samples.items():
         image = spec.get('image')
         if image is None:
-            h, w = spec.get('shape', (375, 1242))
+            h, w = spec.get('shape', (48, 160))
             image = np.full((h, w, 3), 90, np.uint8)
         cv2.imwrite(osp.join(root, 'training', 'image_2', sample + '.png'), image)
         with open(osp.join(root, 'training', 'calib', sample + '.txt'), 'w') as f:

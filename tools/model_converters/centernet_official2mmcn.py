@@ -5,8 +5,9 @@ Usage::
     python tools/model_converters/centernet_official2mmcn.py \
         ctdet_coco_dla_2x.pth ctdet_coco_dla_2x_mmcn.pth [--arch dla_34]
 
-The arch (``res_18``, ``resdcn_18``, ``resdcn_101``, ``dla_34``, ``hourglass``, ...) is
-detected from the keys when not given. The source is read with ``weights_only=True`` (a
+The arch (``res_18``, ``resdcn_18``, ``resdcn_101``, ``dla_34``, ``hourglass``, ...) and the
+task (``ctdet``; ``ddd``, the monocular 3D heads ``dep``/``rot``/``dim``) are detected from
+the keys when not given. The source is read with ``weights_only=True`` (a
 checkpoint cannot run code) and the result holds plain tensors only, so it loads with
 ``torch.load(weights_only=True)`` / ``load_from=...``. The key mapping lives in
 ``mmcenternet.models.utils.official_ckpt``.
@@ -18,13 +19,17 @@ from typing import Dict, List, Optional
 import torch
 
 from mmcenternet.models.utils.official_ckpt import (ConversionError, DEFAULT_HEAD_MAP,
+                                                    TASK_HEAD_MAPS,
                                                     convert_official_state_dict,
-                                                    detect_arch, strip_module_prefix)
+                                                    detect_arch, detect_task,
+                                                    strip_module_prefix)
 
 
-def parse_head_map(items: Optional[List[str]]) -> Dict[str, str]:
-    """``['hps=kpt_offset', ...]`` -> the default head map extended by those entries."""
-    head_map = dict(DEFAULT_HEAD_MAP)
+def parse_head_map(items: Optional[List[str]],
+                   base: Optional[Dict[str, str]] = None) -> Dict[str, str]:
+    """``['hps=kpt_offset', ...]`` -> the ``base`` head map (default: ctdet's) extended by
+    those entries."""
+    head_map = dict(DEFAULT_HEAD_MAP if base is None else base)
     for item in items or []:
         official, sep, ours = item.partition('=')
         if not sep or not official or not ours:
@@ -41,6 +46,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--arch', default=None,
                         help='official --arch: res_18, resdcn_18, resdcn_101, dla_34, '
                         'hourglass, ... (detected from the keys when omitted)')
+    parser.add_argument('--task', choices=sorted(TASK_HEAD_MAPS), default=None,
+                        help='official task of the checkpoint (its heads); detected from '
+                        'the keys when omitted')
     parser.add_argument('--head-map', nargs='*', metavar='OFFICIAL=OURS',
                         help='extra head name mappings (default hm=heatmap wh=wh reg=offset)')
     return parser.parse_args(argv)
@@ -55,18 +63,21 @@ def main(argv: Optional[List[str]] = None) -> int:
         print(f'error: {args.src} holds no state dict', file=sys.stderr)
         return 1
     try:
-        arch = args.arch or detect_arch(strip_module_prefix(state_dict))
-        converted = convert_official_state_dict(state_dict, arch,
-                                                parse_head_map(args.head_map))
+        plain = strip_module_prefix(state_dict)
+        arch = args.arch or detect_arch(plain)
+        task = args.task or detect_task(plain)
+        converted = convert_official_state_dict(
+            state_dict, arch, parse_head_map(args.head_map, TASK_HEAD_MAPS[task]))
     except ConversionError as err:
         print(f'error: {err}', file=sys.stderr)
         return 1
-    meta = {'source': str(args.src), 'arch': arch, 'converter': 'centernet_official2mmcn'}
+    meta = {'source': str(args.src), 'arch': arch, 'task': task,
+            'converter': 'centernet_official2mmcn'}
     epoch = checkpoint.get('epoch') if isinstance(checkpoint, dict) else None
     if isinstance(epoch, int):
         meta['official_epoch'] = epoch
     torch.save({'meta': meta, 'state_dict': converted}, args.dst)
-    print(f'{arch}: converted {len(converted)} tensors -> {args.dst}')
+    print(f'{arch} ({task}): converted {len(converted)} tensors -> {args.dst}')
     return 0
 
 

@@ -8,7 +8,7 @@ classes = ('Pedestrian', 'Car', 'Cyclist')
 metainfo = dict(classes=classes)
 input_size = (1280, 384)
 meta_keys = ('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor', 'flip',
-             'flip_direction', 'affine_matrix', 'cam2img', 'jittered', 'sample_idx',
+             'flip_direction', 'affine_matrix', 'cam2img', 'jittered', 'kitti_id',
              'label_path')
 data_prefix = dict(img='training/image_2', label='training/label_2', calib='training/calib')
 split_dir = 'ImageSets_3dop'

@@ -45,11 +45,11 @@ def predictions_to_anno(pred: Mapping, classes: Sequence[str]) -> Dict[str, np.n
                 score=np.asarray(pred['scores'], np.float64).reshape(-1))
 
 
-def write_kitti_results(out_dir: str, sample_idx: str, anno: Mapping[str, np.ndarray]) -> str:
-    """One KITTI result file (``<out_dir>/<sample_idx>.txt``; empty without detections, so
+def write_kitti_results(out_dir: str, kitti_id: str, anno: Mapping[str, np.ndarray]) -> str:
+    """One KITTI result file (``<out_dir>/<kitti_id>.txt``; empty without detections, so
     that the official evaluator counts the image)."""
     os.makedirs(out_dir, exist_ok=True)
-    path = osp.join(out_dir, f'{sample_idx}.txt')
+    path = osp.join(out_dir, f'{kitti_id}.txt')
     with open(path, 'w') as f:
         for i in range(len(anno['name'])):
             f.write(format_kitti_line(anno['name'][i], anno['alpha'][i], anno['bbox'][i],
@@ -65,7 +65,7 @@ class KittiMetric(BaseMetric):
     2D AP, AOS, BEV AP and 3D AP for Easy / Moderate / Hard with R11 and R40 interpolation
     (:func:`~mmcenternet.evaluation.functional.kitti_eval.kitti_eval`, the rules of the
     official evaluator, no GPU needed). Ground truth is read from each sample's KITTI label
-    file (``metainfo['label_path']``, else ``label_dir/<sample_idx>.txt``).
+    file (``metainfo['label_path']``, else ``label_dir/<kitti_id>.txt``).
 
     Args:
         metric: ``'kitti'`` (all four) or a list among ``bbox``, ``aos``, ``bev``, ``3d``.
@@ -110,12 +110,12 @@ class KittiMetric(BaseMetric):
         if self.label_dir is None:
             raise ValueError('KittiMetric needs the samples\' label_path (add it to the '
                              'meta_keys of PackCenterNetInputs) or label_dir')
-        return osp.join(self.label_dir, f'{self.sample_idx(sample)}.txt')
+        return osp.join(self.label_dir, f'{self.kitti_id(sample)}.txt')
 
     @staticmethod
-    def sample_idx(sample: Mapping) -> str:
-        if sample.get('sample_idx') is not None:
-            return str(sample['sample_idx'])
+    def kitti_id(sample: Mapping) -> str:
+        if sample.get('kitti_id') is not None:
+            return str(sample['kitti_id'])
         return osp.splitext(osp.basename(sample['img_path']))[0]
 
     def process(self, data_batch: dict, data_samples: Sequence[dict]) -> None:
@@ -125,7 +125,7 @@ class KittiMetric(BaseMetric):
                     for k, v in sample['pred_instances'].items()}
             keep = np.asarray(pred['scores']) > self.score_thr
             pred = {k: np.asarray(v)[keep] for k, v in pred.items()}
-            self.results.append(dict(sample_idx=self.sample_idx(sample),
+            self.results.append(dict(kitti_id=self.kitti_id(sample),
                                      label_path=self._label_path(sample),
                                      det=predictions_to_anno(pred, classes)))
 
@@ -140,7 +140,7 @@ class KittiMetric(BaseMetric):
         dets = [r['det'] for r in results]
         if self.out_dir:
             for r in results:
-                write_kitti_results(self.out_dir, r['sample_idx'], r['det'])
+                write_kitti_results(self.out_dir, r['kitti_id'], r['det'])
             logger.info(f'KITTI result files of {len(results)} images written to '
                         f'{self.out_dir}')
         classes = self.eval_classes()

@@ -29,6 +29,16 @@ import torch
 
 #: Official head name -> our branch name (ctdet).
 DEFAULT_HEAD_MAP: Dict[str, str] = {'hm': 'heatmap', 'wh': 'wh', 'reg': 'offset'}
+#: Monocular 3D (official ``ddd``): ctdet's heads plus depth, rotation bins and size.
+DDD_HEAD_MAP: Dict[str, str] = dict(DEFAULT_HEAD_MAP, dep='depth', rot='rot', dim='dim')
+#: Head maps by official ``task``.
+TASK_HEAD_MAPS: Dict[str, Dict[str, str]] = {'ctdet': DEFAULT_HEAD_MAP, 'ddd': DDD_HEAD_MAP}
+
+
+def detect_task(state_dict: Mapping[str, torch.Tensor]) -> str:
+    """``'ddd'`` when the (prefix-free) state dict has the 3D heads, else ``'ctdet'``."""
+    heads = {key.split('.')[0] for key in state_dict}
+    return 'ddd' if {'dep', 'rot', 'dim'} <= heads else 'ctdet'
 
 #: (block type, blocks per stage) -> ResNet depth, as the official ``resnet_spec``.
 _RESNET_DEPTHS: Dict[Tuple[str, Tuple[int, ...]], int] = {
