@@ -12,6 +12,7 @@ import os
 import os.path as osp
 
 import mmcv
+import torch
 
 from mmcenternet.apis import inference_mono3d, init_detector
 from mmcenternet.evaluation.metrics.kitti_metric import (predictions_to_anno,
@@ -42,6 +43,10 @@ def main(argv=None):
     classes = model.dataset_meta['classes']
     anno = predictions_to_anno({k: v.cpu().numpy() for k, v in pred.items()}, classes)
     txt = write_kitti_results(args.out_dir, name, anno)
+    # an untrained or poorly trained model can predict negative 2D sizes: draw them ordered
+    boxes = result.pred_instances.bboxes
+    result.pred_instances.bboxes = torch.cat([torch.minimum(boxes[:, :2], boxes[:, 2:]),
+                                              torch.maximum(boxes[:, :2], boxes[:, 2:])], 1)
     visualizer = VISUALIZERS.build(model.cfg.visualizer)
     visualizer.dataset_meta = model.dataset_meta
     out_file = osp.join(args.out_dir, name + '.jpg')

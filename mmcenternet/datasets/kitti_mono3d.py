@@ -71,8 +71,9 @@ def parse_label_line(path: str, line_no: int, line: str, with_score: bool) -> di
     """One checked KITTI line (``line_no`` is 1-based, for messages).
 
     Raises:
-        DatasetError: Wrong field count, unknown type, a non-number, or a value out of
-            its KITTI range (DontCare lines may hold the -1 / -10 / -1000 placeholders).
+        DatasetError: Wrong field count, unknown type, a non-number, or (ground truth only:
+            results may hold anything a detector gives) a value out of its KITTI range or a
+            box with ``x2 < x1`` (DontCare lines hold -1 / -10 / -1000 placeholders).
     """
     fields = line.split()
     expected = (15, 16) if with_score else (15, )
@@ -97,7 +98,7 @@ def parse_label_line(path: str, line_no: int, line: str, with_score: bool) -> di
         _check_range(path, line_no, 14, values[13], -math.pi - ANGLE_TOL,
                      math.pi + ANGLE_TOL)
     x1, y1, x2, y2 = values[3:7]
-    if x2 < x1 or y2 < y1:
+    if not with_score and (x2 < x1 or y2 < y1):
         raise DatasetError(f'{path}:{line_no}: fields 5-8 (x1 y1 x2 y2) are '
                            f'{" ".join(fields[4:8])}: x2 < x1 or y2 < y1.')
     return dict(name=name, truncated=trunc, occluded=int(occ), alpha=alpha,

@@ -64,3 +64,17 @@ def fixture_scene(fixtures, index: int) -> dict:
     return dict(labels=str(fixtures[f'{index}_labels']),
                 shape=tuple(int(v) for v in fixtures[f'{index}_shape']),
                 p2=np.asarray(fixtures[f'{index}_calib'], np.float64))
+
+
+def load_kitti_generator():
+    """Imports tools/misc/gen_toy_kitti.py (a script, not a package module)."""
+    import importlib.util
+    import sys
+    name = 'gen_toy_kitti'
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(
+            name, osp.join(ROOT, 'tools', 'misc', 'gen_toy_kitti.py'))
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]

@@ -42,19 +42,23 @@ def flip_mono3d_annotations(results: dict, width: int) -> None:
     """Mirrors the 3D annotations of an image flipped left-right (``u -> width - 1 - u``).
 
     The camera is not centered on the image (``cx != (width - 1) / 2``), so a mirrored
-    scene seen by the *same* camera is not exactly the mirrored image. The flipped object is
-    placed where it stays consistent with ``cam2img`` (unchanged): its location keeps ``y``
-    and ``z`` and gets the ``x`` that projects to the mirrored column; ``alpha`` becomes
-    ``pi - alpha`` (the mirrored observation angle) and ``rot_y = alpha + atan2(x, z)``
-    (KITTI's relation). Ignore regions (``gt_dontcare``) keep their placeholders. The
-    official 3D task never flips; this is an option.
+    scene seen by the same camera is not exactly the mirrored image. The flipped object keeps
+    ``y`` and ``z`` and gets the ``x`` that ``P = cam2img`` projects to the mirrored column;
+    ``alpha`` becomes ``pi - alpha`` (the mirrored observation angle) and ``rot_y = alpha +
+    atan2(x, z)`` (KITTI's relation). ``cam2img`` becomes ``H P`` with ``H`` the image flip,
+    so that, as for unflipped samples, ``affine_matrix @ cam2img`` (``affine_matrix``
+    includes the flip) is the camera of the network input for these boxes. Ignore regions
+    (``gt_dontcare``) keep their placeholders. The official 3D task never flips; this is
+    an option.
     """
+    from .center_affine import hflip_matrix  # (center_affine imports this module)
     boxes = torch.as_tensor(results['gt_bboxes_3d'], dtype=torch.float64).reshape(-1, 7)
     alphas = torch.as_tensor(results['gt_alphas'], dtype=torch.float64).reshape(-1)
     real = ~torch.as_tensor(results.get('gt_dontcare', np.zeros(len(alphas), bool)))
+    cam = torch.as_tensor(results['cam2img'], dtype=torch.float64)[:3, :4]
+    results['cam2img'] = hflip_matrix(width) @ cam.numpy()
     if len(boxes) == 0 or not bool(real.any()):
         return
-    cam = torch.as_tensor(results['cam2img'], dtype=torch.float64)[:3, :4]
     loc = boxes[:, :3]
     u_new = (width - 1) - project(loc, cam)[:, 0]
     # solve u_new = (P0 . X) / (P2 . X) for x, the other coordinates fixed
