@@ -40,8 +40,10 @@ def wrap(a: float) -> float:
     return (a + math.pi) % (2 * math.pi) - math.pi
 
 
-def box_2d(dims, loc, ry):
-    """The projected 3D box's extent clipped to the image, or None if mostly outside."""
+def projected_extent(p2, dims, loc, ry, width: int, height: int) -> list:
+    """The extent of a KITTI box (``dims`` h, w, l; bottom-center ``loc``) projected through
+    ``p2``, clipped to the image (a KITTI 2D box). Numpy only: the official-fixture script
+    uses it too."""
     h, w, length = dims
     c, s = math.cos(ry), math.sin(ry)
     xs = np.array([1, 1, -1, -1, 1, 1, -1, -1]) * length / 2
@@ -49,10 +51,15 @@ def box_2d(dims, loc, ry):
     zs = np.array([1, -1, -1, 1, 1, -1, -1, 1]) * w / 2
     pts = np.stack([c * xs + s * zs + loc[0], ys + loc[1], -s * xs + c * zs + loc[2],
                     np.ones(8)])
-    uvw = P2 @ pts
+    uvw = p2 @ pts
     uv = uvw[:2] / uvw[2:]
-    box = [max(uv[0].min(), 0.), max(uv[1].min(), 0.), min(uv[0].max(), WIDTH - 1.),
-           min(uv[1].max(), HEIGHT - 1.)]
+    return [np.clip(uv[0].min(), 0, width - 1), np.clip(uv[1].min(), 0, height - 1),
+            np.clip(uv[0].max(), 0, width - 1), np.clip(uv[1].max(), 0, height - 1)]
+
+
+def box_2d(dims, loc, ry):
+    """The projected 3D box's extent clipped to the image, or None if mostly outside."""
+    box = projected_extent(P2, dims, loc, ry, WIDTH, HEIGHT)
     if box[2] - box[0] < 2 or box[3] - box[1] < 2:
         return None
     for lim in (25., 40.):  # keep heights off the difficulty limits (C++ '<', mmdet3d '<=')

@@ -37,6 +37,9 @@ import numpy as np
 import torch
 
 HERE = osp.dirname(osp.abspath(__file__))
+sys.path.insert(0, HERE)
+from kitti_eval_cases import projected_extent  # noqa: E402  (numpy only)
+
 INPUT_W, INPUT_H, DOWN = 1280, 384, 4
 MAX_OBJS = 50
 # A real KITTI P2 (training/calib/000000.txt).
@@ -68,21 +71,6 @@ def scaled_p2(height: int) -> np.ndarray:
     return p
 
 
-def _box_2d(p: np.ndarray, dims, loc, ry, width: int, height: int):
-    """Projected 3D box extent, clipped to the image (KITTI 2D boxes)."""
-    h, w, length = dims
-    c, s = math.cos(ry), math.sin(ry)
-    xs = np.array([1, 1, -1, -1, 1, 1, -1, -1]) * length / 2
-    ys = np.array([0, 0, 0, 0, -1, -1, -1, -1]) * h
-    zs = np.array([1, -1, -1, 1, 1, -1, -1, 1]) * w / 2
-    pts = np.stack([c * xs + s * zs + loc[0], ys + loc[1], -s * xs + c * zs + loc[2],
-                    np.ones(8)])
-    uvw = p @ pts
-    uv = uvw[:2] / uvw[2:]
-    return (np.clip(uv[0].min(), 0, width - 1), np.clip(uv[1].min(), 0, height - 1),
-            np.clip(uv[0].max(), 0, width - 1), np.clip(uv[1].max(), 0, height - 1))
-
-
 def _line(name: str, trunc: float, occ: int, alpha: float, box, dims, loc, ry) -> str:
     return (f'{name} {trunc:.2f} {occ} {alpha:.2f} ' + ' '.join(f'{v:.2f}' for v in box) + ' '
             + ' '.join(f'{v:.2f}' for v in dims) + ' ' + ' '.join(f'{v:.2f}' for v in loc)
@@ -104,7 +92,7 @@ def make_labels(rng: np.random.RandomState, height: int, width: int) -> List[str
         ry = rng.uniform(-math.pi, math.pi)
         alpha = ry - math.atan2(loc[0], loc[2])
         alpha = (alpha + math.pi) % (2 * math.pi) - math.pi
-        box = _box_2d(p, dims, loc, ry, width, height)
+        box = projected_extent(p, dims, loc, ry, width, height)
         lines.append(_line(name, rng.choice([0., 0.3, 0.8]), rng.randint(0, 4), alpha, box,
                            dims, loc, ry))
     # an object half outside the image on the left (truncated)
@@ -127,8 +115,8 @@ def make_labels(rng: np.random.RandomState, height: int, width: int) -> List[str
     for name in ('Tram', 'Misc'):
         dims = DIMS[name]
         loc = (rng.uniform(-8, 8), 1.7, rng.uniform(20, 50))
-        lines.append(_line(name, 0.0, 0, 0.1, _box_2d(p, dims, loc, 0.2, width, height), dims,
-                           loc, 0.2))
+        box = projected_extent(p, dims, loc, 0.2, width, height)
+        lines.append(_line(name, 0.0, 0, 0.1, box, dims, loc, 0.2))
     return lines
 
 

@@ -66,15 +66,8 @@ def fixture_scene(fixtures, index: int) -> dict:
                 p2=np.asarray(fixtures[f'{index}_calib'], np.float64))
 
 
+
 def load_kitti_generator():
     """Imports tools/misc/gen_toy_kitti.py (a script, not a package module)."""
-    import importlib.util
-    import sys
-    name = 'gen_toy_kitti'
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(
-            name, osp.join(ROOT, 'tools', 'misc', 'gen_toy_kitti.py'))
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
+    from test_tools.toy_workspace import load_generator
+    return load_generator('gen_toy_kitti')

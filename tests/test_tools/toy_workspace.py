@@ -8,12 +8,11 @@ ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 QUICKSTART = osp.join(ROOT, 'configs', 'quickstart', 'centernet_r18w16_1xb8-70e_toy.py')
 
 
-def load_generator():
-    """Imports tools/misc/gen_toy_dataset.py (a script, not a package module)."""
-    name = 'gen_toy_dataset'
+def load_generator(name: str = 'gen_toy_dataset'):
+    """Imports tools/misc/<name>.py (a script, not a package module)."""
     if name not in sys.modules:
         spec = importlib.util.spec_from_file_location(
-            name, osp.join(ROOT, 'tools', 'misc', 'gen_toy_dataset.py'))
+            name, osp.join(ROOT, 'tools', 'misc', f'{name}.py'))
         module = importlib.util.module_from_spec(spec)
         sys.modules[name] = module
         spec.loader.exec_module(module)

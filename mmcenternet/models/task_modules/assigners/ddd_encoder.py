@@ -7,7 +7,7 @@ from mmengine.structures import InstanceData
 from torch import Tensor
 
 from mmcenternet.registry import TASK_UTILS
-from ..gaussian import draw_gaussians, flatten_gt, gaussian_radius
+from ..gaussian import draw_gaussians, flatten_gt
 from .ctdet_encoder import CTDetEncoder, _boxes_tensor
 
 #: Value the official code writes at the center of an ignored object (not a positive).
@@ -126,11 +126,7 @@ class DDDEncoder(CTDetEncoder):
         boxes, w, h, labels, img_idx, slot, boxes_3d, alphas, dontcare, order = (
             t[keep] for t in (boxes, w, h, labels, img_idx, slot, boxes_3d, alphas,
                               dontcare, order))
-        radius = gaussian_radius(h, w, self.min_overlap, self.radius_mode)
-        radius = torch.trunc(radius).clamp(min=0).long()
-        center = torch.stack([(boxes[:, 0] + boxes[:, 2]) / 2,
-                              (boxes[:, 1] + boxes[:, 3]) / 2], dim=1)
-        center_int = center.long()
+        radius, center, center_int = self.peaks(boxes, w, h, ceil_size=False)
 
         heatmap = torch.zeros((num_imgs * self.num_classes, height, width),
                               dtype=torch.float32, device=device)
