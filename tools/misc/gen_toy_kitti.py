@@ -53,7 +53,7 @@ def _load_toy_module():
 
 toy = _load_toy_module()
 
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 WIDTH, HEIGHT = 1242, 375
 # KITTI training/calib/000000.txt
 P2 = np.array([[7.215377e+02, 0.000000e+00, 6.095593e+02, 4.485728e+01],
@@ -63,7 +63,7 @@ CAMERA_HEIGHT = 1.65  # metres above the road (KITTI's)
 SPLITS = ('train', 'val')
 # class: (mean h, w, l in metres, relative size jitter)
 SIZES = {'Car': ((1.53, 1.63, 3.88), 0.05), 'Pedestrian': ((1.76, 0.66, 0.84), 0.06)}
-DEPTH_RANGE = (5.0, 45.0)
+DEPTH_RANGE = (5.0, 35.0)
 MIN_VISIBLE_PX = 40  # fewer visible pixels: DontCare
 MIN_BOX_HEIGHT = 12  # 2D boxes lower than this (px): DontCare
 MAX_TRUNCATION = 0.85  # more of the silhouette outside the image: not labelled
