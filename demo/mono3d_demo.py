@@ -35,6 +35,11 @@ def main(argv=None):
     args = parse_args(argv)
     from mmdet.registry import VISUALIZERS
     model = init_detector(args.config, args.checkpoint, device=args.device)
+    classes = model.dataset_meta.get('classes', ())
+    cfg_classes = model.cfg.test_dataloader.dataset.get('metainfo', {}).get('classes')
+    if cfg_classes and len(classes) != model.bbox_head.num_classes:
+        # a checkpoint without dataset_meta: mmdet falls back to the COCO names
+        model.dataset_meta = dict(model.dataset_meta, classes=tuple(cfg_classes))
     result = inference_mono3d(model, args.img, args.calib)
     os.makedirs(args.out_dir, exist_ok=True)
     name = osp.splitext(osp.basename(args.img))[0]

@@ -30,6 +30,8 @@ def workspace(tmp_path_factory):
         val_dataloader = dict(dataset=dict(data_root=data_root))
         test_dataloader = val_dataloader
         model = dict(test_cfg=dict(score_thr=0.0), bbox_head=dict(decoder=dict(topk=5)))
+        # its own instance: mmengine reuses a visualizer of the same name made by another test
+        visualizer = dict(name='mono3d-tools-visualizer')
         '''))
     cfg = Config.fromfile(str(cfg_path))
     model = MODELS.build(cfg.model)
@@ -118,6 +120,11 @@ def test_mono3d_demo(workspace, tmp_path):
     numbers.write_text(' '.join(map(str, read_kitti_calib(calib).reshape(-1))))
     demo.main([img, str(numbers), workspace['cfg'], workspace['ckpt'], '--out-dir',
                str(tmp_path / 'b'), '--score-thr', '0'])
+    no_meta = tmp_path / 'no_meta.pth'  # class names then come from the config
+    torch.save({'state_dict': torch.load(workspace['ckpt'])['state_dict']}, no_meta)
+    _, txt = demo.main([img, calib, workspace['cfg'], str(no_meta), '--out-dir',
+                        str(tmp_path / 'c'), '--score-thr', '0'])
+    assert {d['name'] for d in read_kitti_label(txt, with_score=True)} <= {'Car', 'Pedestrian'}
     with pytest.raises(ValueError, match='12 numbers'):
         bad = tmp_path / 'bad.txt'
         bad.write_text('1 2 3')

@@ -56,10 +56,16 @@ def image_overlaps(det: np.ndarray, gt: np.ndarray, criterion: int = -1) -> np.n
     h = np.minimum(det[:, None, 3], gt[None, :, 3]) - np.maximum(det[:, None, 1], gt[None, :, 1])
     inter = np.where((w > 0) & (h > 0), w * h, 0.)
     area_d = (det[:, 2] - det[:, 0]) * (det[:, 3] - det[:, 1])
-    if criterion == 0:
-        return inter / area_d[:, None]
     area_g = (gt[:, 2] - gt[:, 0]) * (gt[:, 3] - gt[:, 1])
-    return inter / (area_d[:, None] + area_g[None, :] - inter)
+    denom = area_d[:, None] if criterion == 0 else area_d[:, None] + area_g[None, :] - inter
+    return _safe_ratio(inter, denom)
+
+
+def _safe_ratio(num: np.ndarray, denom: np.ndarray) -> np.ndarray:
+    """``num / denom``, 0 where the denominator is not positive (degenerate boxes, which
+    the C++ code turns into NaN or inf and never matches)."""
+    with np.errstate(divide='ignore', invalid='ignore'):
+        return np.where(denom > 0, num / np.where(denom > 0, denom, 1.), 0.)
 
 
 def bev_intersections(det: np.ndarray, gt: np.ndarray) -> np.ndarray:
@@ -99,8 +105,8 @@ def box3d_overlaps(det: np.ndarray, gt: np.ndarray, metric: str,
         size_d = det[:, 3] * det[:, 4] * det[:, 5]
         size_g = gt[:, 3] * gt[:, 4] * gt[:, 5]
     if criterion == 0:
-        return inter / size_d[:, None]
-    return inter / (size_d[:, None] + size_g[None, :] - inter)
+        return _safe_ratio(inter, np.broadcast_to(size_d[:, None], inter.shape))
+    return _safe_ratio(inter, size_d[:, None] + size_g[None, :] - inter)
 
 
 def _boxes3d(anno: Mapping[str, np.ndarray]) -> np.ndarray:
