@@ -5,8 +5,9 @@ Cars and pedestrians (3D boxes of KITTI-like sizes) stand on a flat road seen by
 KITTI camera (the ``P2`` of KITTI ``training/calib/000000.txt``, 1242 x 375 images). Each
 box is rendered in perspective with per-face shading and features that show its heading
 (windows, wheels, head- and tail-lights on cars; head and legs on pedestrians), far to near
-so that nearer objects occlude farther ones; the road is a perspective checkerboard with
-lane lines, which gives the network local depth cues as road texture does in KITTI.
+so that nearer objects occlude farther ones (the front face lighter, the back darker); the
+road is a perspective checkerboard with lane lines, which gives the network local depth cues
+as road texture does in KITTI.
 
 The labels are written as KITTI does (``training/label_2/NNNNNN.txt``, 15 fields):
 ``truncated`` is the fraction of the object's projected silhouette outside the image,
@@ -53,7 +54,7 @@ def _load_toy_module():
 
 toy = _load_toy_module()
 
-GENERATOR_VERSION = 2
+GENERATOR_VERSION = 3
 WIDTH, HEIGHT = 1242, 375
 # KITTI training/calib/000000.txt
 P2 = np.array([[7.215377e+02, 0.000000e+00, 6.095593e+02, 4.485728e+01],
@@ -73,6 +74,10 @@ MAX_TRUNCATION = 0.85  # more of the silhouette outside the image: not labelled
 FACES = {'front': (1, 0, 4, 5), 'back': (3, 2, 6, 7), 'left': (0, 3, 7, 4),
          'right': (2, 1, 5, 6), 'top': (7, 6, 5, 4)}
 LIGHT = np.array([0.4, -0.8, -0.45]) / np.linalg.norm([0.4, -0.8, -0.45])
+# the front lighter and the back darker than the sides: the heading stays visible at the
+# low input resolutions of a CPU quickstart (as a car's front and rear look different)
+FACE_TINT = {'front': lambda c: 0.55 * c + 0.45 * 255, 'back': lambda c: 0.5 * c,
+             'left': lambda c: c, 'right': lambda c: c, 'top': lambda c: c}
 
 
 @dataclass
@@ -263,7 +268,7 @@ def draw_object(img: np.ndarray, ids: np.ndarray, obj: Object3D, value: int) -> 
         if np.dot(normal, quad.mean(0)) >= 0:  # faces away from the camera (at the origin)
             continue
         shade = 0.55 + 0.45 * max(0.0, float(np.dot(normal, -LIGHT)))
-        _fill(img, ids, project(quad), obj.colour * shade, value)
+        _fill(img, ids, project(quad), FACE_TINT[face](obj.colour) * shade, value)
         _features(img, obj, face, quad, shade)
 
 
