@@ -20,6 +20,8 @@ def parse_args(argv=None):
                         '(bbox for COCO-format and VOC data; keypoints bbox for keypoint data)')
     parser.add_argument('--work-dir', help='the directory to save the evaluation metrics')
     parser.add_argument('--out', type=str, help='dump predictions to a pickle file')
+    parser.add_argument('--out-dir', help='write per-image result files (KITTI format for '
+                        'monocular 3D) with the evaluators that can (out_dir option)')
     parser.add_argument('--show', action='store_true', help='show prediction results')
     parser.add_argument('--show-dir', help='directory where painted images will be saved')
     parser.add_argument('--wait-time', type=float, default=2, help='the interval of show (s)')
@@ -52,6 +54,23 @@ def enable_tta(cfg, config_path: str) -> None:
     cfg.model = cfg.tta_model
 
 
+def set_out_dir(cfg, out_dir: str, config_path: str) -> None:
+    """Sets ``out_dir`` on the test evaluators whose metric takes one."""
+    import inspect
+
+    from mmcenternet.registry import METRICS
+    evaluators = cfg.test_evaluator if isinstance(cfg.test_evaluator, (list, tuple)) else [
+        cfg.test_evaluator]
+    done = 0
+    for ev in evaluators:
+        metric_cls = METRICS.get(str(ev.get('type', '')))
+        if metric_cls is not None and 'out_dir' in inspect.signature(metric_cls).parameters:
+            ev['out_dir'] = osp.abspath(out_dir)
+            done += 1
+    if not done:
+        raise ConfigError(f'--out-dir: no test evaluator of {config_path} writes result files')
+
+
 def build_cfg(args) -> Config:
     cfg = load_tool_config(args.config, args.cfg_options, args.work_dir, args.launcher,
                            strict_load=not args.no_strict_load)
@@ -62,6 +81,8 @@ def build_cfg(args) -> Config:
         enable_visualization(cfg, args)
     if args.tta:
         enable_tta(cfg, args.config)
+    if args.out_dir:
+        set_out_dir(cfg, args.out_dir, args.config)
     if args.out is not None:
         if not args.out.endswith(('.pkl', '.pickle')):
             raise ConfigError(f'--out must be a .pkl/.pickle file, got {args.out}')

@@ -15,6 +15,8 @@ EVAL_METRICS: Dict[str, Dict[str, str]] = {
                             'proposal_fast': 'proposal_fast'},
     'VOCMetric': {'bbox': 'mAP', 'mAP': 'mAP', 'recall': 'recall'},
     'CocoKeypointMetric': {'keypoints': 'keypoints'},
+    # KITTI 2D AP, AOS, BEV AP and 3D AP (E/M/H, R11 and R40) of monocular 3D detection
+    'KittiMetric': {'kitti': 'kitti'},
 }
 
 

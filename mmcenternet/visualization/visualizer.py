@@ -33,7 +33,17 @@ class CenterNetVisualizer(DetLocalVisualizer):
     Boxes with a negative width or height (a weak model can regress a negative size: the
     official decoder does not clamp it) are not drawn; mmengine's ``draw_bboxes`` would
     stop with a bare ``AssertionError``.
+
+    Drawers can read the metainfo of the sample being drawn (e.g. the camera of 3D boxes)
+    as ``visualizer.sample_metainfo``.
     """
+
+    sample_metainfo: dict = {}
+
+    def add_datasample(self, name: str, image: np.ndarray, data_sample=None, *args,
+                       **kwargs) -> None:
+        self.sample_metainfo = dict(data_sample.metainfo) if data_sample is not None else {}
+        return super().add_datasample(name, image, data_sample, *args, **kwargs)
 
     def _draw_instances(self, image: np.ndarray, instances: InstanceData,
                         classes: Optional[List[str]],

@@ -7,8 +7,9 @@ Usage::
     python tools/model_converters/centernet_official2mmcn.py \
         multi_pose_dla_3x.pth multi_pose_dla_3x_mmcn.pth   # pose heads detected
 
-The arch (``res_18``, ``resdcn_18``, ``resdcn_101``, ``dla_34``, ``hourglass``, ...) is
-detected from the keys when not given. The source is read with ``weights_only=True`` (a
+The arch (``res_18``, ``resdcn_18``, ``resdcn_101``, ``dla_34``, ``hourglass``, ...) and the
+task (``ctdet``; ``multi_pose``, the ``hps`` heads; ``ddd``, the monocular 3D heads
+``dep``/``rot``/``dim``) are detected from the keys when not given. The source is read with ``weights_only=True`` (a
 checkpoint cannot run code) and the result holds plain tensors only, so it loads with
 ``torch.load(weights_only=True)`` / ``load_from=...``. The key mapping lives in
 ``mmcenternet.models.utils.official_ckpt``.
@@ -18,17 +19,18 @@ import sys
 from typing import Dict, List, Optional
 
 from mmcenternet.models.utils.official_ckpt import (ConversionError, DEFAULT_HEAD_MAP,
+                                                    TASK_HEAD_MAPS,
                                                     convert_official_state_dict,
-                                                    detect_arch, detect_head_map,
+                                                    detect_arch, detect_task,
                                                     read_checkpoint, strip_module_prefix)
 from mmcenternet.utils.checkpoint import CheckpointError, atomic_torch_save
 
 
 def parse_head_map(items: Optional[List[str]],
-                   state_dict: Optional[dict] = None) -> Dict[str, str]:
-    """``['dep=depth', ...]`` -> the checkpoint's head map (``detect_head_map``: ctdet, or
-    multi_pose when it has ``hps`` heads) extended by those entries."""
-    head_map = dict(DEFAULT_HEAD_MAP if state_dict is None else detect_head_map(state_dict))
+                   base: Optional[Dict[str, str]] = None) -> Dict[str, str]:
+    """``['hps=kpt_offset', ...]`` -> the ``base`` head map (default: ctdet's) extended by
+    those entries."""
+    head_map = dict(DEFAULT_HEAD_MAP if base is None else base)
     for item in items or []:
         official, sep, ours = item.partition('=')
         if not sep or not official or not ours:
@@ -45,6 +47,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--arch', default=None,
                         help='official --arch: res_18, resdcn_18, resdcn_101, dla_34, '
                         'hourglass, ... (detected from the keys when omitted)')
+    parser.add_argument('--task', choices=sorted(TASK_HEAD_MAPS), default=None,
+                        help='official task of the checkpoint (its heads); detected from '
+                        'the keys when omitted')
     parser.add_argument('--head-map', nargs='*', metavar='OFFICIAL=OURS',
                         help='extra head name mappings (default hm=heatmap wh=wh reg=offset, '
                         'and hps=kps hm_hp=kp_heatmap hp_offset=kp_offset for multi_pose)')
@@ -58,17 +63,20 @@ def main(argv: Optional[List[str]] = None) -> int:
     if state_dict is None:
         raise CheckpointError(f'{args.src} holds no state dict')
     try:
-        arch = args.arch or detect_arch(strip_module_prefix(state_dict))
-        converted = convert_official_state_dict(state_dict, arch,
-                                                parse_head_map(args.head_map, state_dict))
+        plain = strip_module_prefix(state_dict)
+        arch = args.arch or detect_arch(plain)
+        task = args.task or detect_task(plain)
+        converted = convert_official_state_dict(
+            state_dict, arch, parse_head_map(args.head_map, TASK_HEAD_MAPS[task]))
     except ConversionError as err:
         raise ConversionError(f'{args.src}: {err}') from err
-    meta = {'source': str(args.src), 'arch': arch, 'converter': 'centernet_official2mmcn'}
+    meta = {'source': str(args.src), 'arch': arch, 'task': task,
+            'converter': 'centernet_official2mmcn'}
     epoch = checkpoint.get('epoch') if isinstance(checkpoint, dict) else None
     if isinstance(epoch, int):
         meta['official_epoch'] = epoch
     atomic_torch_save({'meta': meta, 'state_dict': converted}, args.dst)
-    print(f'{arch}: converted {len(converted)} tensors -> {args.dst}')
+    print(f'{arch} ({task}): converted {len(converted)} tensors -> {args.dst}')
     return 0
 
 

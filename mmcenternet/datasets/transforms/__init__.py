@@ -2,3 +2,4 @@ from .center_affine import CenterAffine, CenterNetColorAug  # noqa: F401
 from .formatting import CENTERNET_META_KEYS, PackCenterNetInputs  # noqa: F401
 from .keypoints import LoadPoseAnnotations, transform_keypoints  # noqa: F401
 from .loading import LoadImageFromFileSafe  # noqa: F401
+from .mono3d import LoadMono3DAnnotations  # noqa: F401

@@ -11,6 +11,7 @@ from mmcv.transforms import BaseTransform
 
 from mmcenternet.registry import TRANSFORMS
 from .keypoints import transform_keypoints
+from .mono3d import flip_mono3d_annotations
 
 
 class RandomSourceMixin:
@@ -77,13 +78,21 @@ class CenterAffine(RandomSourceMixin, BaseTransform):
     is drawn at least ``get_border(border)`` pixels inside the image, and the image is flipped
     left-right with probability ``flip_prob`` (box x mapped as ``w - 1 - x``, as officially).
     Instead of ``random_scales`` (official ``not_rand_crop``) ``shift`` / ``scale`` give the
-    gaussian jitter of the official alternative. With ``crop_size`` the random window is
-    ``crop_size`` times the random scale instead of the long side times it (CornerNet's and
-    Keypoint Triplets' ``random_crop``: a ``511 * scale`` window resized to 511).
+    gaussian jitter of the official alternative; ``jitter_prob`` / ``jitter_style='ddd'``
+    give the official 3D task's variant (applied to a fraction of the images, scale drawn
+    first, the shift relative to the image width and height). With ``crop_size`` the random
+    window is ``crop_size`` times the random scale instead of the long side times it
+    (CornerNet's and Keypoint Triplets' ``random_crop``: a ``511 * scale`` window resized to
+    511).
 
     Adds ``affine_matrix`` (3x3, original -> input pixels), ``img_shape``, ``scale_factor``,
-    ``flip``, ``flip_direction``. Boxes are mapped but not clipped: the target encoder clips
-    them at the output stride, as the official code does. Keypoints (``gt_keypoints`` with
+    ``flip``, ``flip_direction`` and ``jittered`` (whether a random crop / scale / shift was
+    applied: the 3D task does not supervise depth and size on such images). Boxes are mapped
+    but not clipped: the target encoder clips them at the output stride, as the official
+    code does. 3D annotations (``gt_bboxes_3d``, ``gt_alphas``) stay in camera coordinates
+    (``cam2img`` stays the original image's calibration, the network input's camera being
+    ``affine_matrix @ cam2img``); a flip mirrors them (:func:`flip_mono3d_annotations`).
+    Keypoints (``gt_keypoints`` with
     ``gt_keypoints_visible``) go through the same matrix; a flip swaps left and right
     joints by the sample's ``flip_indices`` (from the dataset metainfo) and joints that
     leave the input become unlabelled (visibility 0), as the official ``multi_pose``
@@ -112,18 +121,28 @@ class CenterAffine(RandomSourceMixin, BaseTransform):
             as the official ``post_process`` does, although ``int()`` made the resized
             image slightly smaller (up to ~2 px off at 0.5 on the far side); ``'exact'``
             uses the true ratios ``new_w / w`` and ``new_h / h``.
+        jitter_prob: Probability that an image gets the ``shift`` / ``scale`` jitter
+            (official ``aug_ddd`` 0.5 for 3D; 1 otherwise).
+        jitter_style: ``'ctdet'`` (shift first, relative to the source size) or ``'ddd'``
+            (the official ``DddDataset``: a uniform draw against ``jitter_prob`` for every
+            image, then the scale, then the shift relative to the image width / height).
     """
 
     BACKMAP_MODES = ('official', 'exact')
+    JITTER_STYLES = ('ctdet', 'ddd')
 
     def __init__(self, input_size: Tuple[int, int] = (512, 512), keep_res: bool = False,
                  pad_divisor: int = 32, random_scales: Optional[Sequence[float]] = None,
                  border: int = 128, shift: float = 0.0, scale: float = 0.0,
                  flip_prob: float = 0.0, scale_ratio: float = 1.0,
-                 backmap: str = 'official', crop_size: Optional[int] = None) -> None:
+                 backmap: str = 'official', crop_size: Optional[int] = None,
+                 jitter_prob: float = 1.0, jitter_style: str = 'ctdet') -> None:
         if backmap not in self.BACKMAP_MODES:
             raise ValueError(f'CenterAffine.backmap must be one of {self.BACKMAP_MODES}, '
                              f'got {backmap!r}')
+        if jitter_style not in self.JITTER_STYLES:
+            raise ValueError(f'CenterAffine.jitter_style must be one of {self.JITTER_STYLES}, '
+                             f'got {jitter_style!r}')
         self.backmap = backmap
         self.input_size = tuple(input_size)
         self.keep_res = keep_res
@@ -135,6 +154,8 @@ class CenterAffine(RandomSourceMixin, BaseTransform):
         self.flip_prob = flip_prob
         self.scale_ratio = scale_ratio
         self.crop_size = crop_size
+        self.jitter_prob = jitter_prob
+        self.jitter_style = jitter_style
 
     @property
     def is_random(self) -> bool:
@@ -170,7 +191,14 @@ class CenterAffine(RandomSourceMixin, BaseTransform):
             h_border = get_border(self.border, height)
             center[0] = self.random.randint(low=w_border, high=width - w_border)
             center[1] = self.random.randint(low=h_border, high=height - h_border)
-        elif self.shift > 0 or self.scale > 0:
+        elif self.jitter_style == 'ddd':
+            if self.random.random() < self.jitter_prob:
+                sf, cf = self.scale, self.shift
+                size = size * np.clip(self.random.randn() * sf + 1, 1 - sf, 1 + sf)
+                center[0] += width * np.clip(self.random.randn() * cf, -2 * cf, 2 * cf)
+                center[1] += height * np.clip(self.random.randn() * cf, -2 * cf, 2 * cf)
+        elif (self.shift > 0 or self.scale > 0) and (
+                self.jitter_prob >= 1 or self.random.random() < self.jitter_prob):
             cf, sf = self.shift, self.scale
             center[0] += size[0] * np.clip(self.random.randn() * cf, -2 * cf, 2 * cf)
             center[1] += size[0] * np.clip(self.random.randn() * cf, -2 * cf, 2 * cf)
@@ -187,7 +215,9 @@ class CenterAffine(RandomSourceMixin, BaseTransform):
         center, size, out_size = self._source_square(height, width, long_side)
         if self.crop_size is not None and self.random_scales is not None:
             size = np.array([self.crop_size] * 2, dtype=np.float32)
+        before = np.concatenate([center, size])
         size = self._randomise(center, size, height, width)
+        jittered = not np.array_equal(before, np.concatenate([center, size]))
         flipped = self.flip_prob > 0 and self.random.random() < self.flip_prob
         if flipped:
             img = img[:, ::-1]
@@ -202,10 +232,13 @@ class CenterAffine(RandomSourceMixin, BaseTransform):
         results['scale_factor'] = (k, k)
         results['flip'] = bool(flipped)
         results['flip_direction'] = 'horizontal' if flipped else None
+        results['jittered'] = jittered
         if results.get('gt_bboxes') is not None:
             self._map_boxes(results, mat, flipped)
         if results.get('gt_keypoints') is not None:
             self._map_keypoints(results, mat, flipped, out_size)
+        if flipped and results.get('gt_alphas') is not None:
+            flip_mono3d_annotations(results, width)
         return results
 
     @staticmethod

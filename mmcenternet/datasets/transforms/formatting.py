@@ -26,7 +26,10 @@ class PackCenterNetInputs(PackDetInputs):
     - ``gt_bboxes_3d`` -> ``bboxes_3d`` ``(N, 7)``: ``x, y, z`` (bottom center, camera
       coordinates, metres), ``l, h, w``, ``rot_y``, as KITTI labels;
     - ``gt_alphas`` -> ``alphas`` ``(N,)`` (observation angle);
-    - ``gt_truncation`` / ``gt_occlusion`` -> ``truncation`` / ``occlusion`` ``(N,)``.
+    - ``gt_truncation`` / ``gt_occlusion`` -> ``truncation`` / ``occlusion`` ``(N,)``;
+    - ``gt_dontcare`` -> ``dontcare`` ``(N,)`` bool: ignore regions that stay in
+      ``gt_instances`` in annotation order (KITTI ``DontCare`` / ``Van`` ..., see
+      ``KittiMono3DDataset``); mmdet's ``gt_ignore_flags`` would move them out.
 
     Args:
         meta_keys: As mmdet's; defaults to :data:`CENTERNET_META_KEYS`. Tasks add theirs
@@ -40,7 +43,8 @@ class PackCenterNetInputs(PackDetInputs):
         gt_bboxes_3d='bboxes_3d',
         gt_alphas='alphas',
         gt_truncation='truncation',
-        gt_occlusion='occlusion')
+        gt_occlusion='occlusion',
+        gt_dontcare='dontcare')
 
     def __init__(self, meta_keys=CENTERNET_META_KEYS) -> None:
         super().__init__(meta_keys=meta_keys)

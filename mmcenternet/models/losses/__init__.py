@@ -1,4 +1,5 @@
+from .bin_rot_loss import BinRotLoss
 from .centernet_losses import CenterNetFocalLoss, RegL1Loss
 from .pull_push_loss import PullPushLoss
 
-__all__ = ['CenterNetFocalLoss', 'PullPushLoss', 'RegL1Loss']
+__all__ = ['BinRotLoss', 'CenterNetFocalLoss', 'PullPushLoss', 'RegL1Loss']

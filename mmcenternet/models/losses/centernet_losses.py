@@ -57,16 +57,28 @@ class RegL1Loss(nn.Module):
 
     Args:
         loss_weight: Weight of the loss (official: wh 0.1, offset 1).
+        normalizer: ``'mask'`` (above) or ``'all'``: divided by the number of elements,
+            masked ones included, as the official ``L1Loss`` of the 3D task
+            (``F.l1_loss(pred * mask, target * mask)`` with a mean reduction).
     """
 
-    def __init__(self, loss_weight: float = 1.0) -> None:
+    NORMALIZERS = ('mask', 'all')
+
+    def __init__(self, loss_weight: float = 1.0, normalizer: str = 'mask') -> None:
         super().__init__()
+        if normalizer not in self.NORMALIZERS:
+            raise ValueError(f'RegL1Loss.normalizer must be one of {self.NORMALIZERS}, '
+                             f'got {normalizer!r}')
         self.loss_weight = loss_weight
+        self.normalizer = normalizer
 
     def forward(self, pred: Tensor, target: Tensor, mask: Tensor) -> Tensor:
         """Args: ``pred``, ``target`` ``(B, M, D)``; ``mask`` ``(B, M)`` or ``(B, M, D)``."""
         if mask.dim() == pred.dim() - 1:
             mask = mask.unsqueeze(-1).expand_as(pred)
         mask = mask.to(pred.dtype)
-        loss = torch.abs(pred * mask - target * mask).sum() / (mask.sum() + 1e-4)
+        total = torch.abs(pred * mask - target * mask).sum()
+        if self.normalizer == 'all':
+            return total / max(mask.numel(), 1) * self.loss_weight
+        loss = total / (mask.sum() + 1e-4)
         return loss * self.loss_weight

@@ -29,17 +29,28 @@ import torch
 
 #: Official head name -> our branch name (ctdet).
 DEFAULT_HEAD_MAP: Dict[str, str] = {'hm': 'heatmap', 'wh': 'wh', 'reg': 'offset'}
-#: ... and of ``multi_pose`` (``hps``, ``hm_hp``, ``hp_offset``; configs/centernet_pose).
+#: ... of ``multi_pose`` (``hps``, ``hm_hp``, ``hp_offset``; configs/centernet_pose) ...
 MULTI_POSE_HEAD_MAP: Dict[str, str] = dict(DEFAULT_HEAD_MAP, hps='kps', hm_hp='kp_heatmap',
                                            hp_offset='kp_offset')
+#: ... and of monocular 3D (``ddd``): ctdet's heads plus depth, rotation bins and size.
+DDD_HEAD_MAP: Dict[str, str] = dict(DEFAULT_HEAD_MAP, dep='depth', rot='rot', dim='dim')
+#: Head maps by official ``task``.
+TASK_HEAD_MAPS: Dict[str, Dict[str, str]] = {
+    'ctdet': DEFAULT_HEAD_MAP, 'multi_pose': MULTI_POSE_HEAD_MAP, 'ddd': DDD_HEAD_MAP}
+
+
+def detect_task(state_dict: Mapping[str, torch.Tensor]) -> str:
+    """The official ``task`` of a state dict from its heads: ``'multi_pose'`` with an
+    ``hps`` head, ``'ddd'`` with ``dep``, ``rot`` and ``dim``, else ``'ctdet'``."""
+    heads = {re.sub(r'^module\.', '', key).split('.')[0] for key in state_dict}
+    if 'hps' in heads:
+        return 'multi_pose'
+    return 'ddd' if {'dep', 'rot', 'dim'} <= heads else 'ctdet'
 
 
 def detect_head_map(state_dict: Mapping[str, torch.Tensor]) -> Dict[str, str]:
-    """The head map of a checkpoint's task: :data:`MULTI_POSE_HEAD_MAP` when it has the
-    ``hps`` head of ``multi_pose``, else :data:`DEFAULT_HEAD_MAP` (``ctdet``)."""
-    if any(re.match(r'(module\.)?hps\.', key) for key in state_dict):
-        return dict(MULTI_POSE_HEAD_MAP)
-    return dict(DEFAULT_HEAD_MAP)
+    """The head map of a checkpoint's task (:func:`detect_task`)."""
+    return dict(TASK_HEAD_MAPS[detect_task(state_dict)])
 
 #: (block type, blocks per stage) -> ResNet depth, as the official ``resnet_spec``.
 _RESNET_DEPTHS: Dict[Tuple[str, Tuple[int, ...]], int] = {

@@ -89,12 +89,7 @@ class CTDetEncoder:
         keep = ((h > 0) & (w > 0)).nonzero().squeeze(1)  # one nonzero for all six
         boxes, w, h, labels, img_idx, slot = (t[keep] for t in (boxes, w, h, labels, img_idx,
                                                                  slot))
-        radius = gaussian_radius(torch.ceil(h), torch.ceil(w), self.min_overlap,
-                                 self.radius_mode)
-        radius = torch.trunc(radius).clamp(min=0).long()
-        center = torch.stack([(boxes[:, 0] + boxes[:, 2]) / 2,
-                              (boxes[:, 1] + boxes[:, 3]) / 2], dim=1)
-        center_int = center.long()
+        radius, center, center_int = self.peaks(boxes, w, h)
 
         heatmap = torch.zeros((num_imgs * self.num_classes, height, width),
                               dtype=torch.float32, device=device)
@@ -109,6 +104,18 @@ class CTDetEncoder:
         objects = dict(row=keep, img=img_idx, slot=slot, label=labels, center_int=center_int,
                        radius=radius)
         return targets, objects
+
+    def peaks(self, boxes: Tensor, w: Tensor, h: Tensor,
+              ceil_size: bool = True) -> Tuple[Tensor, Tensor, Tensor]:
+        """Gaussian radius (``max(0, int(r))``), float center and integer center of
+        output-map boxes; ``ceil_size``: the radius rule gets ``ceil(h), ceil(w)`` (official
+        ``ctdet``; the official 3D code passes the sizes unrounded)."""
+        size_h, size_w = (torch.ceil(h), torch.ceil(w)) if ceil_size else (h, w)
+        radius = gaussian_radius(size_h, size_w, self.min_overlap, self.radius_mode)
+        radius = torch.trunc(radius).clamp(min=0).long()
+        center = torch.stack([(boxes[:, 0] + boxes[:, 2]) / 2,
+                              (boxes[:, 1] + boxes[:, 3]) / 2], dim=1)
+        return radius, center, center.long()
 
     def output_boxes(self, bboxes: Tensor, height: int, width: int) -> Tensor:
         """Input-pixel boxes -> output-map boxes, clipped to the map as officially."""

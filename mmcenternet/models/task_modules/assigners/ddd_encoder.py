@@ -1,0 +1,205 @@
+"""Training targets of CenterNet monocular 3D detection (the official ``DddDataset``)."""
+import math
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import torch
+from mmengine.structures import InstanceData
+from torch import Tensor
+
+from mmcenternet.registry import TASK_UTILS
+from ..gaussian import draw_gaussians, flatten_gt
+from .ctdet_encoder import CTDetEncoder, _boxes_tensor
+
+#: Value the official code writes at the center of an ignored object (not a positive).
+IGNORE_PEAK = 0.9999
+#: Centers of the two orientation bins (official ``-0.5 pi`` and ``0.5 pi``).
+BIN_CENTERS = (-0.5 * math.pi, 0.5 * math.pi)
+
+
+def alpha_to_bins(alpha: Tensor) -> Tuple[Tensor, Tensor]:
+    """Official ``rotbin`` / ``rotres`` of observation angles.
+
+    Bin 1 (center ``-pi/2``) holds ``alpha < pi/6`` or ``alpha > 5 pi/6``, bin 2 (center
+    ``+pi/2``) ``alpha > -pi/6`` or ``alpha < -5 pi/6``; both overlap near 0 and pi. The
+    residual of a bin is ``alpha - center`` (0 where the bin is off). Computed in float64
+    as the official code (python floats), returned as float32.
+
+    Returns:
+        ``bins (N, 2)`` (0/1 float) and ``residuals (N, 2)``.
+    """
+    a = alpha.to(torch.float64)
+    in1 = (a < math.pi / 6.) | (a > 5 * math.pi / 6.)
+    in2 = (a > -math.pi / 6.) | (a < -5 * math.pi / 6.)
+    bins = torch.stack([in1, in2], dim=1)
+    centers = a.new_tensor(BIN_CENTERS)
+    residual = torch.where(bins, a[:, None] - centers, torch.zeros_like(centers))
+    return bins.float(), residual.float()
+
+
+def _cat_attr(values: Sequence[Tensor], max_objs: int, device: torch.device) -> Tensor:
+    """Per-image attribute tensors -> one tensor, each image cut to ``max_objs`` (as
+    :func:`flatten_gt` cuts the boxes)."""
+    return torch.cat([v[:max_objs].to(device) for v in values])
+
+
+@TASK_UTILS.register_module()
+class DDDEncoder(CTDetEncoder):
+    """Encodes KITTI-style objects into the targets of the official ``ddd`` task.
+
+    Value for value the official ``DddDataset.__getitem__``, batched in torch: the 2D part as
+    :class:`CTDetEncoder` except that the radius is taken from the *unrounded* output box
+    size (the official ``ddd`` code calls ``gaussian_radius((h, w))`` without ``ceil``);
+    ``depth`` is the location's ``z``, ``dim`` is ``(h, w, l)`` in metres, ``rot`` the
+    two-bin encoding of ``alpha`` (:func:`alpha_to_bins`).
+
+    Ignored objects (``gt_instances.dontcare``, the official negative category ids: KITTI
+    ``DontCare`` with label -1 for every class, ``Van`` / ``Truck`` / ``Person_sitting``
+    with the label of the class they resemble) get no regression target; their gaussian is
+    drawn into the heatmap(s) and their center set to 0.9999, which the focal loss treats as
+    a (hardly penalised) negative. The official loop writes that 0.9999 in object order,
+    so a later object's gaussian can raise it again; this is reproduced exactly.
+
+    Masks: ``mask`` (official ``rot_mask``) selects every regressed object and is used by
+    ``wh``, ``offset`` and ``rot``; ``depth_mask`` / ``dim_mask`` (official ``reg_mask``) are
+    zero for the images whose metainfo says ``jittered`` (random scale / shift changes the
+    apparent size and position, so depth and size are not supervised there, as officially).
+
+    Args:
+        num_classes: Heatmap channels (KITTI: Pedestrian, Car, Cyclist).
+        stride: Output stride.
+        max_objs: Target slots per image (official KITTI 50); ignored objects count.
+        radius_mode: See :func:`gaussian_radius` (official).
+        min_overlap: Radius IoU (official 0.7).
+    """
+
+    def __init__(self, num_classes: int = 3, stride: int = 4, max_objs: int = 50,
+                 radius_mode: str = 'official', min_overlap: float = 0.7) -> None:
+        super().__init__(num_classes, stride=stride, max_objs=max_objs,
+                         radius_mode=radius_mode, min_overlap=min_overlap)
+
+    def encode(self, batch_gt_instances: Sequence[InstanceData], feat_shape: Tuple[int, int],
+               batch_img_metas: Optional[List[dict]] = None) -> Dict[str, Tensor]:
+        """Encodes the gt of a batch.
+
+        Args:
+            batch_gt_instances: Per image ``bboxes`` (input pixels), ``labels``,
+                ``bboxes_3d (N, 7)``, ``alphas (N,)`` and optionally ``dontcare (N,)``.
+            feat_shape: ``(H, W)`` of the output maps.
+            batch_img_metas: Image metainfo; ``jittered`` (bool) turns the depth and size
+                targets of that image off.
+
+        Returns:
+            ``heatmap (B, C, H, W)``; ``wh``, ``offset`` ``(B, M, 2)``; ``depth (B, M, 1)``;
+            ``dim (B, M, 3)``; ``rot (B, M, 4)`` (``bin1, bin2, res1, res2``);
+            ``indices``, ``mask``, ``depth_mask``, ``dim_mask`` ``(B, M)``.
+        """
+        metas = batch_img_metas or [{}] * len(batch_gt_instances)
+        bboxes = [_boxes_tensor(g.bboxes) for g in batch_gt_instances]
+        device = bboxes[0].device if bboxes else torch.device('cpu')
+        dontcare = [g.dontcare.bool() if 'dontcare' in g else
+                    torch.zeros(len(g.labels), dtype=torch.bool, device=device)
+                    for g in batch_gt_instances]
+        return self.encode_tensors(
+            bboxes, [g.labels for g in batch_gt_instances],
+            [torch.as_tensor(g.bboxes_3d, device=device) for g in batch_gt_instances],
+            [torch.as_tensor(g.alphas, device=device) for g in batch_gt_instances],
+            dontcare, [bool(m.get('jittered', False)) for m in metas], feat_shape)
+
+    def encode_tensors(self, batch_bboxes: Sequence[Tensor], batch_labels: Sequence[Tensor],
+                       batch_boxes_3d: Sequence[Tensor], batch_alphas: Sequence[Tensor],
+                       batch_dontcare: Sequence[Tensor], batch_jittered: Sequence[bool],
+                       feat_shape: Tuple[int, int]) -> Dict[str, Tensor]:
+        """Same as :meth:`encode`, from per-image tensors."""
+        height, width = feat_shape
+        num_imgs = len(batch_bboxes)
+        bboxes, labels, img_idx, slot = flatten_gt(batch_bboxes, batch_labels, self.max_objs)
+        device = bboxes.device
+        boxes_3d = _cat_attr(batch_boxes_3d, self.max_objs, device).reshape(-1, 7)
+        alphas = _cat_attr(batch_alphas, self.max_objs, device).reshape(-1)
+        dontcare = _cat_attr(batch_dontcare, self.max_objs, device).reshape(-1).bool()
+        order = torch.arange(len(labels), device=device)
+
+        boxes = self.output_boxes(bboxes, height, width)
+        w = boxes[:, 2] - boxes[:, 0]
+        h = boxes[:, 3] - boxes[:, 1]
+        keep = ((h > 0) & (w > 0)).nonzero().squeeze(1)
+        boxes, w, h, labels, img_idx, slot, boxes_3d, alphas, dontcare, order = (
+            t[keep] for t in (boxes, w, h, labels, img_idx, slot, boxes_3d, alphas,
+                              dontcare, order))
+        radius, center, center_int = self.peaks(boxes, w, h, ceil_size=False)
+
+        heatmap = torch.zeros((num_imgs * self.num_classes, height, width),
+                              dtype=torch.float32, device=device)
+        self.draw_heatmap(heatmap, img_idx, labels, dontcare, center_int, radius, order)
+
+        real = (~dontcare).nonzero().squeeze(1)
+        img_r, slot_r = img_idx[real], slot[real]
+        targets = self.empty_sparse_targets(num_imgs, device)
+        m = self.max_objs
+        targets.update(depth=torch.zeros((num_imgs, m, 1), device=device),
+                       dim=torch.zeros((num_imgs, m, 3), device=device),
+                       rot=torch.zeros((num_imgs, m, 4), device=device),
+                       depth_mask=torch.zeros((num_imgs, m), device=device))
+        targets['heatmap'] = heatmap.view(num_imgs, self.num_classes, height, width)
+        targets['wh'][img_r, slot_r] = torch.stack([w, h], dim=1)[real]
+        targets['offset'][img_r, slot_r] = (center - center_int)[real]
+        targets['indices'][img_r, slot_r] = (center_int[:, 1] * width + center_int[:, 0])[real]
+        targets['mask'][img_r, slot_r] = 1
+        box3d = boxes_3d[real].float()
+        targets['depth'][img_r, slot_r] = box3d[:, 2:3]
+        targets['dim'][img_r, slot_r] = box3d[:, [4, 5, 3]]  # (l, h, w) -> official (h, w, l)
+        bins, residual = alpha_to_bins(alphas[real])
+        targets['rot'][img_r, slot_r] = torch.cat([bins, residual], dim=1)
+        supervised = ~torch.as_tensor(list(batch_jittered), dtype=torch.bool, device=device)
+        targets['depth_mask'][img_r, slot_r] = supervised[img_r].float()
+        targets['dim_mask'] = targets['depth_mask'].clone()
+        return targets
+
+    def draw_heatmap(self, heatmap: Tensor, img_idx: Tensor, labels: Tensor,
+                     dontcare: Tensor, centers: Tensor, radii: Tensor, order: Tensor) -> None:
+        """Gaussians of every object, then the 0.9999 centers of the ignored ones.
+
+        An ignored object with label -1 is drawn into every class map. Each ignored center
+        ends as ``max(0.9999, gaussians drawn there by objects after the last ignored object
+        with that center)``, which is what the official sequential loop leaves.
+        """
+        num_classes = self.num_classes
+        all_classes = dontcare & (labels < 0)
+        reps = torch.where(all_classes, num_classes, 1)
+        obj = torch.repeat_interleave(torch.arange(len(labels), device=labels.device), reps)
+        first = torch.cumsum(reps, 0) - reps
+        cls = torch.where(all_classes[obj], torch.arange(len(obj), device=obj.device)
+                          - first[obj], labels[obj])
+        maps = img_idx[obj] * num_classes + cls
+        draw_gaussians(heatmap, maps, centers[obj], radii[obj])
+        ignored = dontcare[obj].nonzero().squeeze(1)
+        if ignored.numel() == 0:
+            return
+        _, height, width = heatmap.shape
+        key = (maps[ignored] * height + centers[obj[ignored], 1]) * width \
+            + centers[obj[ignored], 0]
+        uniq, inverse = torch.unique(key, return_inverse=True)
+        last = torch.full_like(uniq, -1).scatter_reduce(0, inverse, order[obj[ignored]],
+                                                       reduce='amax', include_self=True)
+        later = self._later_gaussians(uniq, last, maps, obj, centers, radii, order,
+                                      height, width)
+        heatmap.view(-1)[uniq] = later.clamp(min=IGNORE_PEAK).to(heatmap.dtype)
+
+    @staticmethod
+    def _later_gaussians(keys: Tensor, last: Tensor, maps: Tensor, obj: Tensor,
+                         centers: Tensor, radii: Tensor, order: Tensor, height: int,
+                         width: int) -> Tensor:
+        """Max gaussian value at each flat ``keys`` pixel over the draws of objects whose
+        ``order`` is after ``last`` (0 where there is none), as ``draw_gaussians`` computes
+        it (float64, then the map dtype)."""
+        key_map = keys // (height * width)
+        pix = keys % (height * width)
+        ky, kx = pix // width, pix % width
+        dx = (kx[:, None] - centers[obj, 0][None, :]).to(torch.float64)
+        dy = (ky[:, None] - centers[obj, 1][None, :]).to(torch.float64)
+        r = radii[obj][None, :]
+        sigma = (2 * r + 1).to(torch.float64) / 6
+        value = torch.exp(-(dx * dx + dy * dy) / (2 * sigma * sigma)).float().double()
+        hit = ((key_map[:, None] == maps[None, :]) & (order[obj][None, :] > last[:, None])
+               & (dx.abs() <= r) & (dy.abs() <= r))
+        return torch.where(hit, value, torch.zeros_like(value)).amax(dim=1)
