@@ -13,6 +13,7 @@ _base_ = [
 num_classes = 2
 input_size = (416, 128)
 model = dict(
+    init_cfg=None,  # from scratch and offline, like the detection quickstart
     backbone=dict(_delete_=True, type='mmdet.ResNet', depth=18, num_stages=3,
                   base_channels=16, strides=(1, 2, 2), dilations=(1, 1, 1), out_indices=(2, ),
                   frozen_stages=-1, norm_cfg=dict(type='BN', requires_grad=True),
