@@ -2,3 +2,4 @@ from .transforms import *  # noqa: F401,F403
 from .coco import CenterNetCocoDataset, DatasetError  # noqa: F401
 from .coco_pose import CocoPoseDataset  # noqa: F401
 from .voc import CenterNetVOCDataset  # noqa: F401
+from .wider_face import WiderFaceDataset  # noqa: F401

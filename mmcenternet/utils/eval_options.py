@@ -15,6 +15,8 @@ EVAL_METRICS: Dict[str, Dict[str, str]] = {
                             'proposal_fast': 'proposal_fast'},
     'VOCMetric': {'bbox': 'mAP', 'mAP': 'mAP', 'recall': 'recall'},
     'CocoKeypointMetric': {'keypoints': 'keypoints'},
+    'WiderFaceMetric': {'widerface': 'widerface'},
+    'FaceLandmarkMetric': {'landmarks': 'landmarks'},
 }
 
 

@@ -1,4 +1,6 @@
 from .coco_metric import CenterNetCocoMetric, bind_loop_datasets, coco_from_dict
 from .pose_metric import CocoKeypointMetric
+from .widerface_metric import FaceLandmarkMetric, WiderFaceMetric
 
-__all__ = ['CenterNetCocoMetric', 'CocoKeypointMetric', 'bind_loop_datasets', 'coco_from_dict']
+__all__ = ['CenterNetCocoMetric', 'CocoKeypointMetric', 'FaceLandmarkMetric', 'WiderFaceMetric',
+           'bind_loop_datasets', 'coco_from_dict']
