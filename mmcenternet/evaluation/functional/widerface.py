@@ -18,10 +18,10 @@ The official evaluation (``eval_tools`` of the WIDER FACE site, MATLAB: ``wider_
    detection scoring at least the threshold, summed over images; precision and recall;
 5. VOC AP (precision envelope, area over recall steps).
 
-This module computes the same with numpy, per image without a loop over detections. Where
-the MATLAB and Python versions disagree (a threshold with no proposal at all gives a
-``0 / 0`` precision: MATLAB's ``max`` skips the NaN, numpy's propagates it and the Python
-port returns NaN) the MATLAB behaviour is kept.
+This module computes the same with numpy, per image without a loop over detections. (A
+threshold above every counted detection gives a ``0 / 0`` precision at recall 0; MATLAB's
+``max`` skips that NaN and numpy's propagates it, but only towards earlier thresholds, whose
+recall step is 0, so both give the same AP; the envelope here skips it as MATLAB does.)
 """
 from __future__ import annotations
 
