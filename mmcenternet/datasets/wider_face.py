@@ -101,6 +101,9 @@ def parse_official(path: str, text: str) -> List[Tuple[str, List[dict]]]:
     lines, seen, images = _Lines(path, text), {}, []
     while not lines.done():
         number, image = lines.next('an image path')
+        if image.startswith('#'):
+            lines.fail(number, 'a "# <image>" line as in RetinaFace\'s label.txt: use '
+                               'ann_format="retinaface" (or "auto")')
         if not image.lower().endswith(('.jpg', '.jpeg', '.png', '.bmp')):
             lines.fail(number, f'expected an image path (<event>/<name>.jpg), got {image[:80]!r} '
                                '(ann_format="official" reads wider_face_*_bbx_gt.txt)')
