@@ -87,3 +87,52 @@ def test_landmarks_drawn_in_the_metainfo_colours():
     for (x, y), colour in zip(pts[0].tolist(), WiderFaceDataset.METAINFO['keypoint_colors']):
         patch = img[int(y) - 1:int(y) + 2, int(x) - 1:int(x) + 2].reshape(-1, 3).astype(int)
         assert (np.abs(patch - colour).sum(1) < 60).any(), (x, y, colour)
+
+
+WIDER_CONFIGS = [osp.join(ROOT, 'configs', 'centerface',
+                          'centerface_mobilenetv2_8xb8-crop512-140e_widerface.py'),
+                 osp.join(ROOT, 'configs', 'centernet_light',
+                          'centernet_shufflenetv2-1x_1xb14-crop512-16e_widerface.py')]
+
+
+@pytest.mark.parametrize('path', WIDER_CONFIGS, ids=osp.basename)
+def test_wider_face_configs_read_the_wider_face_layout(path, tmp_path):
+    """The WIDER FACE configs' datasets and pipelines on a WIDER FACE folder layout (toy
+    images as one event): RetinaFace's train/label.txt, the official box files, the .mat
+    ground truth; a training sample and a val sample go through their pipelines."""
+    import shutil
+
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+
+    from mmcenternet.registry import DATASETS
+    gen = load_generator('gen_toy_face')
+    paths = gen.generate(str(tmp_path / 'toy'), 4, 2, 64, 0)
+    root = tmp_path / 'WIDERFace'
+    official = {}
+    for split, img_split in (('train', 'WIDER_train'), ('val', 'WIDER_val')):
+        shutil.copytree(paths[f'{split}_img_dir'], root / img_split / 'images' / '0--Toy')
+        text = open(paths[f'{split}_label_file']).read().replace('# ', '# 0--Toy/')
+        (root / 'retinaface_gt' / split).mkdir(parents=True)
+        (root / 'retinaface_gt' / split / 'label.txt').write_text(text)
+        lines = []
+        for block in text.split('# ')[1:]:
+            rows = block.strip().splitlines()
+            lines += [rows[0], str(len(rows) - 1)] + [
+                ' '.join(r.split()[:4]) + ' 0 0 0 0 0 0' for r in rows[1:]]
+        official[split] = '\n'.join(lines) + '\n'
+    (root / 'wider_face_split').mkdir()
+    for split, text in official.items():
+        (root / 'wider_face_split' / f'wider_face_{split}_bbx_gt.txt').write_text(text)
+    cfg = Config.fromfile(path)
+    init_default_scope('mmcenternet')
+    for loader in ('train_dataloader', 'val_dataloader'):
+        ds_cfg = cfg[loader].dataset
+        ds_cfg.data_root = str(root) + '/'
+        sample = DATASETS.build(ds_cfg)[0]
+        assert sample['inputs'].shape[0] == 3
+        if loader == 'train_dataloader':
+            assert sample['inputs'].shape[1:] == (512, 512)
+            assert len(sample['data_samples'].gt_instances) > 0
+        else:
+            assert sample['data_samples'].metainfo['flip_indices'] == [1, 0, 2, 4, 3]
