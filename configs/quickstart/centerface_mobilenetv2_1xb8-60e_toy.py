@@ -11,7 +11,18 @@ model = dict(
     init_cfg=None,  # from scratch and offline
     bbox_head=dict(encoder=dict(max_objs=32), decoder=dict(topk=100)),
     test_cfg=dict(score_thr=0))
-train_dataloader = dict(batch_size=8)
+train_pipeline = [
+    dict(type='LoadImageFromFileSafe'),
+    dict(type='LoadPoseAnnotations', with_bbox=True),
+    dict(type='CenterAffine', input_size={{_base_.input_size}},
+         random_scales=[0.7, 0.8, 0.9, 1.0, 1.1, 1.2, 1.3], border=128, flip_prob=0.5),
+    dict(type='PackCenterNetInputs', meta_keys={{_base_.meta_keys}}),
+]
+# Loading 128 px images is cheap: in-process loading avoids competing for the 2 cores.
+train_dataloader = dict(batch_size=8, num_workers=0, persistent_workers=False,
+                        dataset=dict(pipeline=train_pipeline))
+val_dataloader = dict(num_workers=0, persistent_workers=False)
+test_dataloader = val_dataloader
 
 max_epochs = 60
 train_cfg = dict(max_epochs=max_epochs, val_interval=10)

@@ -91,16 +91,19 @@ def write_predictions(pred_dir: str, preds) -> None:
 
 
 def _stub_modules() -> None:
-    def bbox_overlaps(boxes, query):
-        iw = (np.minimum(boxes[:, None, 2], query[None, :, 2]) -
-              np.maximum(boxes[:, None, 0], query[None, :, 0]) + 1)
-        ih = (np.minimum(boxes[:, None, 3], query[None, :, 3]) -
-              np.maximum(boxes[:, None, 1], query[None, :, 1]) + 1)
-        area_b = (boxes[:, 2] - boxes[:, 0] + 1) * (boxes[:, 3] - boxes[:, 1] + 1)
-        area_q = (query[:, 2] - query[:, 0] + 1) * (query[:, 3] - query[:, 1] + 1)
-        inter = iw * ih
-        out = inter / (area_b[:, None] + area_q[None, :] - inter)
-        return np.where((iw > 0) & (ih > 0), out, 0.0)
+    def bbox_overlaps(boxes, query_boxes):
+        """The port's Cython ``box_overlaps.pyx`` (a compiled extension), element by
+        element as it computes: areas and intersections with ``+ 1`` pixel widths."""
+        out = np.zeros((len(boxes), len(query_boxes)))
+        for k, q in enumerate(query_boxes):
+            q_area = (q[2] - q[0] + 1) * (q[3] - q[1] + 1)
+            for n, b in enumerate(boxes):
+                iw = min(b[2], q[2]) - max(b[0], q[0]) + 1
+                ih = min(b[3], q[3]) - max(b[1], q[1]) + 1
+                if iw > 0 and ih > 0:
+                    union = (b[2] - b[0] + 1) * (b[3] - b[1] + 1) + q_area - iw * ih
+                    out[n, k] = iw * ih / union
+        return out
     sys.modules['bbox'] = types.SimpleNamespace(bbox_overlaps=bbox_overlaps)
     sys.modules['IPython'] = types.SimpleNamespace(embed=lambda *a, **k: None)
 
