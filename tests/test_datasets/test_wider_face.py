@@ -47,8 +47,9 @@ def test_official_format(tmp_path):
         ds = load(tmp_path, OFFICIAL)
     infos = [ds.get_data_info(i) for i in range(len(ds))]
     assert [i['img_path'] for i in infos] == [
-        'imgs/0--Parade/0_Parade_marchingband_1_849.jpg', 'imgs/0--Parade/0_Parade_Parade_0_904.jpg',
-        'imgs/1--Handshaking/1_Handshaking_1.jpg', 'imgs/2--Demonstration/2_Demonstration_1.jpg']
+        'imgs/0--Parade/0_Parade_marchingband_1_849.jpg',
+        'imgs/0--Parade/0_Parade_Parade_0_904.jpg', 'imgs/1--Handshaking/1_Handshaking_1.jpg',
+        'imgs/2--Demonstration/2_Demonstration_1.jpg']
     assert [len(i['instances']) for i in infos] == [1, 2, 0, 2]
     face = infos[1]['instances'][1]
     assert face['bbox'] == [78, 221, 85, 229] and face['blur'] == 2 and face['bbox_label'] == 0

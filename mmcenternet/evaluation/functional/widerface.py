@@ -70,8 +70,9 @@ class WiderGroundTruth:
 
 def _cells(mat: dict, key: str, path: str) -> np.ndarray:
     if key not in mat:
-        raise WiderGroundTruthError(f'{path}: no variable {key!r} (an official WIDER FACE '
-                                    f'ground-truth file has {sorted(k for k in mat if not k.startswith("__"))})')
+        found = sorted(k for k in mat if not k.startswith('__'))
+        raise WiderGroundTruthError(f'{path}: no variable {key!r} (it has {found}; see '
+                                    'GT_FILES for the official files and their variables)')
     return np.asarray(mat[key]).reshape(-1)
 
 

@@ -74,7 +74,8 @@ def test_target_conventions_of_the_release():
     pts = [[30., 52.], [10., 20.], [50., 84.], [10., 84.], [30., 52.]]
     t = CenterFaceEncoder(stride=STRIDE).encode([faces([10, 20, 50, 84], pts)], SHAPE)
     assert t['indices'][0, 0] == 13 * SHAPE[1] + 7
-    torch.testing.assert_close(t['scale'][0, 0], torch.tensor([np.log(16.), np.log(10.)], dtype=torch.float32))
+    torch.testing.assert_close(t['scale'][0, 0],
+                               torch.tensor([np.log(16.), np.log(10.)], dtype=torch.float32))
     torch.testing.assert_close(t['offset'][0, 0], torch.tensor([-0.5, 0.0]))  # (y, x)
     expected = torch.tensor([[0.5, 0.5], [0., 0.], [1., 1.], [1., 0.], [0.5, 0.5]])  # (y, x)
     torch.testing.assert_close(t['landmarks'][0, 0].view(5, 2), expected)

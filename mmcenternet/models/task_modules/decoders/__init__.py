@@ -5,6 +5,6 @@ from .ctdet_decoder import CTDetDecoder, gather_at, local_peaks, topk_peaks
 from .multi_pose_decoder import MultiPoseDecoder, flip_permutation
 from .triplet_decoder import TripletDecoder
 
-__all__ = ['BaseCenterDecoder', 'CenterFaceDecoder', 'CTDetDecoder', 'MultiPoseDecoder', 'TripletDecoder',
-           'apply_affine', 'flip_lr_maps', 'flip_permutation', 'gather_at', 'inverse_affines',
+__all__ = ['BaseCenterDecoder', 'CenterFaceDecoder', 'CTDetDecoder', 'MultiPoseDecoder',
+           'TripletDecoder', 'apply_affine', 'flip_lr_maps', 'flip_permutation', 'gather_at', 'inverse_affines',
            'local_peaks', 'map_points_back', 'topk_peaks']
