@@ -18,11 +18,14 @@ test_pipeline = [
 ]
 val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
 test_dataloader = val_dataloader
+# the scales as a value: mmengine's {{_base_.x}} is a placeholder string inside a
+# comprehension, which would iterate over its characters
+tta_scales = [0.5, 0.75, 1.0, 1.25, 1.5]
 tta_pipeline = [
     dict(type='LoadImageFromFileSafe'),
     dict(type='TestTimeAug',
          transforms=[[dict(type='CenterAffine', keep_res=True, pad_divisor=128, scale_ratio=s)
-                      for s in {{_base_.tta_scales}}],
+                      for s in tta_scales],
                      [dict(type='RandomFlip', prob=1.), dict(type='RandomFlip', prob=0.)],
                      [dict(type='PackCenterNetInputs', meta_keys={{_base_.meta_keys}})]])
 ]

@@ -17,6 +17,8 @@ EVAL_METRICS: Dict[str, Dict[str, str]] = {
     'CocoKeypointMetric': {'keypoints': 'keypoints'},
     # KITTI 2D AP, AOS, BEV AP and 3D AP (E/M/H, R11 and R40) of monocular 3D detection
     'KittiMetric': {'kitti': 'kitti'},
+    'WiderFaceMetric': {'widerface': 'widerface'},
+    'FaceLandmarkMetric': {'landmarks': 'landmarks'},
 }
 
 

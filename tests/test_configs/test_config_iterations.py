@@ -70,7 +70,9 @@ def test_config_train_and_test_iteration(path):
     model.init_weights()
     optim_wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
     head = model.bbox_head
-    num_keypoints = getattr(head.encoder, 'num_keypoints', 0)
+    pose_keypoints = getattr(head.encoder, 'num_keypoints', 0)
+    # pose joints and face landmarks both travel as gt keypoints
+    num_keypoints = pose_keypoints or getattr(head.encoder, 'num_landmarks', 0)
     data = synthetic_batch(head.num_classes, num_keypoints=num_keypoints)
     model.train()
     before = {k: v.clone() for k, v in model.state_dict().items() if v.dtype.is_floating_point}
@@ -78,8 +80,10 @@ def test_config_train_and_test_iteration(path):
     # a head names its loss terms (TripletHead.loss_keys) or has one per branch
     loss_keys = getattr(head, 'loss_keys', None) or [f'loss_{n}' for n in head.losses]
     assert {'loss', *loss_keys} <= set(log_vars)
-    if num_keypoints:
+    if pose_keypoints:
         assert {'loss_kps', 'loss_kp_heatmap', 'loss_kp_offset'} <= set(log_vars)
+    elif num_keypoints:
+        assert 'loss_landmarks' in log_vars
     assert all(torch.isfinite(torch.as_tensor(v)) for v in log_vars.values())
     changed = [k for k, v in model.state_dict().items()
                if k in before and not torch.equal(before[k], v)]

@@ -342,6 +342,19 @@ class FileServer:
         self.thread.join(timeout=5)
 
 
+def go_online(monkeypatch, tmp_path) -> None:
+    """Pretrained loading on, a private download cache under ``tmp_path``, no proxy for
+    127.0.0.1 (for the tests that serve checkpoints from :class:`FileServer`)."""
+    from mmcenternet.models.utils.pretrained import SKIP_PRETRAINED_ENV
+    monkeypatch.delenv(SKIP_PRETRAINED_ENV, raising=False)
+    monkeypatch.setenv('TORCH_HOME', str(tmp_path / 'torch_home'))
+    for var in ('http_proxy', 'HTTP_PROXY', 'https_proxy', 'HTTPS_PROXY', 'all_proxy',
+                'ALL_PROXY'):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv('no_proxy', '127.0.0.1')
+    monkeypatch.setenv('NO_PROXY', '127.0.0.1')
+
+
 def hourglass_size_cfg(size: Mapping) -> dict:
     """``--cfg-options``-style overrides giving our HourglassNet the given size."""
     return dict(downsample_times=size['n'], stage_channels=tuple(size['dims']),

@@ -13,7 +13,7 @@ from collections import OrderedDict
 
 import pytest
 import torch
-from _pretrained_sources import (HG_TINY, FileServer, dla34_imagenet_shapes,
+from _pretrained_sources import (HG_TINY, FileServer, dla34_imagenet_shapes, go_online,
                                  hourglass_size_cfg, hourglass_source_shapes,
                                  legacy_tar_bytes, malicious_bytes, mmdet_cornernet_shapes,
                                  module_shapes, prefixed, random_state, sha_name,
@@ -49,13 +49,7 @@ def _meta(shapes: dict) -> 'OrderedDict[str, torch.Tensor]':
 @pytest.fixture(autouse=True)
 def _online_env(monkeypatch, tmp_path):
     """Pretrained loading on, a private download cache, no proxy for 127.0.0.1."""
-    monkeypatch.delenv(SKIP_PRETRAINED_ENV, raising=False)
-    monkeypatch.setenv('TORCH_HOME', str(tmp_path / 'torch_home'))
-    for var in ('http_proxy', 'HTTP_PROXY', 'https_proxy', 'HTTPS_PROXY', 'all_proxy',
-                'ALL_PROXY'):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv('no_proxy', '127.0.0.1')
-    monkeypatch.setenv('NO_PROXY', '127.0.0.1')
+    go_online(monkeypatch, tmp_path)
 
 
 @pytest.fixture(scope='module')

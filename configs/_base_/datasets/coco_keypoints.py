@@ -52,11 +52,14 @@ test_pipeline = [
 ]
 # --tta: the official flip test (heatmaps, sizes and joint maps averaged with the mirrored
 # image, joints swapped by flip_indices), and multi-scale merged with soft-NMS.
+# the scales as a value: mmengine's {{_base_.x}} is a placeholder string inside a
+# comprehension, which would iterate over its characters
+tta_scales = [0.5, 0.75, 1.0, 1.25, 1.5]
 tta_pipeline = [
     dict(type='LoadImageFromFileSafe'),
     dict(type='TestTimeAug',
          transforms=[[dict(type='CenterAffine', keep_res=True, pad_divisor=32, scale_ratio=s)
-                      for s in {{_base_.tta_scales}}],
+                      for s in tta_scales],
                      [dict(type='RandomFlip', prob=1.), dict(type='RandomFlip', prob=0.)],
                      [dict(type='PackCenterNetInputs', meta_keys=meta_keys)]])
 ]

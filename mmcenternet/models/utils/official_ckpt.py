@@ -360,6 +360,53 @@ _HOURGLASS_HEAD_PATTERNS: Tuple[str, ...] = (
     r'^(?:tl|br)_(?:cnvs|heats|tags|regrs)\.',
 )
 
+#: torchvision's MobileNetV2 ``features.<i>``: (expand ratio, blocks) of mmdet's
+#: ``layer1..7`` (the paper's table 2); ``features.0`` is the stem, ``features.18`` the final
+#: 1x1 conv (mmdet's ``conv1`` / ``conv2``).
+_MOBILENET_V2_LAYERS = ((1, 1), (6, 2), (6, 3), (6, 4), (6, 3), (6, 3), (6, 1))
+
+
+def _mobilenet_v2_mappers() -> List[KeyMapper]:
+    """torchvision ``mobilenet_v2`` (``features.<i>...``) -> mmdet ``MobileNetV2``.
+
+    A torchvision block is ``conv.0`` (ConvBNReLU: ``.0`` conv, ``.1`` BN), ... with the
+    1x1 expansion first when the expand ratio is not 1; mmdet names the same three (or two)
+    convs ``expand_conv``, ``depthwise_conv``, ``linear_conv`` (each ``conv`` + ``bn``).
+    """
+    blocks = {}
+    index = 1
+    for layer, (expand, count) in enumerate(_MOBILENET_V2_LAYERS, start=1):
+        for block in range(count):
+            blocks[index] = (f'layer{layer}.{block}', expand != 1)
+            index += 1
+    expanded = {'conv.0.0': 'expand_conv.conv', 'conv.0.1': 'expand_conv.bn',
+                'conv.1.0': 'depthwise_conv.conv', 'conv.1.1': 'depthwise_conv.bn',
+                'conv.2': 'linear_conv.conv', 'conv.3': 'linear_conv.bn'}
+    plain = {'conv.0.0': 'depthwise_conv.conv', 'conv.0.1': 'depthwise_conv.bn',
+             'conv.1': 'linear_conv.conv', 'conv.2': 'linear_conv.bn'}
+    ends = {0: 'conv1', index: 'conv2'}
+
+    def mapper(key: str) -> Optional[str]:
+        m = re.fullmatch(r'features\.(\d+)\.(.+)\.(\w+)', key)
+        if m is None:
+            return None
+        i, path, param = int(m.group(1)), m.group(2), m.group(3)
+        if i in ends:
+            module = {'0': 'conv', '1': 'bn'}.get(path)
+            return None if module is None else f'backbone.{ends[i]}.{module}.{param}'
+        if i not in blocks:
+            return None
+        name, has_expand = blocks[i]
+        module = (expanded if has_expand else plain).get(path)
+        return None if module is None else f'backbone.{name}.{module}.{param}'
+    return [mapper]
+
+
+def _shufflenet_v2_mappers() -> List[KeyMapper]:
+    """torchvision ``shufflenet_v2_x*``: our ``ShuffleNetV2`` keeps its names."""
+    return [_sub(r'((?:conv1|stage[234])\..+)', r'backbone.\1')]
+
+
 #: Pretrained source layout -> (key prefix added before mapping, mappers, dropped patterns).
 PRETRAINED_MAPPINGS: Dict[str, Tuple[str, Callable[[], List[KeyMapper]], Tuple[str, ...]]] = {
     # torchvision ImageNet ResNet (``resnet18-5c106cde.pth``): torchvision names, ``fc`` dropped
@@ -369,6 +416,12 @@ PRETRAINED_MAPPINGS: Dict[str, Tuple[str, Callable[[], List[KeyMapper]], Tuple[s
     'dla34_imagenet': ('base.', _dla_mappers, _DROPPED_PATTERNS['dla']),
     # ExtremeNet / CornerNet (``exkp`` / ``kp``, 2 stacks) -> mmdet ``HourglassNet``
     'extremenet': ('', _hourglass_mappers, _HOURGLASS_HEAD_PATTERNS),
+    # torchvision ImageNet MobileNetV2 (``mobilenet_v2-b0353104.pth``) -> mmdet MobileNetV2,
+    # the classifier dropped
+    'torchvision_mobilenet_v2': ('', _mobilenet_v2_mappers, (r'^classifier\.',)),
+    # torchvision ImageNet ShuffleNetV2 (``shufflenetv2_x1-5666bf0f80.pth``, x0.5, ...) -> our
+    # ShuffleNetV2: the classification conv5 and fc dropped
+    'torchvision_shufflenet_v2': ('', _shufflenet_v2_mappers, (r'^conv5\.', r'^fc\.')),
 }
 
 

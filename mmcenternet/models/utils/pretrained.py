@@ -65,6 +65,25 @@ OFFICIAL_PRETRAINED: Dict[str, Dict[str, Any]] = {
         'cornernet_hourglass104_mstest_8x6_210e_coco/'
         'cornernet_hourglass104_mstest_8x6_210e_coco_20200825_150618-79b44c30.pth',
         prefix='backbone.'),
+    # The light backbones (configs/centerface, configs/centernet_light): torchvision's ImageNet
+    # MobileNetV2 and ShuffleNetV2, and mmdet's ImageNet MobileNetV2 and DarkNet-53 (the files
+    # of its YOLOv3 configs' 'open-mmlab://mmdet/mobilenet_v2' and 'open-mmlab://darknet53',
+    # which those configs load into the backbone as they are: mmdet's own key names)
+    'mobilenet_v2': dict(
+        checkpoint='https://download.pytorch.org/models/mobilenet_v2-b0353104.pth',
+        mapping='torchvision_mobilenet_v2'),
+    'mobilenet_v2_mmdet': dict(
+        checkpoint='https://download.openmmlab.com/mmdetection/v2.0/third_party/'
+        'mobilenet_v2_batch256_imagenet-ff34753d.pth', mapping=None),
+    'shufflenetv2_x1.0': dict(
+        checkpoint='https://download.pytorch.org/models/shufflenetv2_x1-5666bf0f80.pth',
+        mapping='torchvision_shufflenet_v2'),
+    'shufflenetv2_x0.5': dict(
+        checkpoint='https://download.pytorch.org/models/shufflenetv2_x0.5-f707e7126e.pth',
+        mapping='torchvision_shufflenet_v2'),
+    'darknet53': dict(
+        checkpoint='https://download.openmmlab.com/pretrain/third_party/darknet53-a628ea1b.pth',
+        mapping=None),
 }
 
 _TYPE_NAMES = ('PretrainedMapped', 'mmcenternet.PretrainedMapped')
@@ -115,7 +134,8 @@ class PretrainedMapped:
         checkpoint: An http(s) URL, a file path, or a bare file name looked up in the cache
             folder (``<torch hub dir>/checkpoints``).
         mapping: The source layout: ``'torchvision_resnet'``, ``'dla34_imagenet'``,
-            ``'extremenet'`` (see ``official_ckpt.PRETRAINED_MAPPINGS``), or ``None`` when
+            ``'extremenet'``, ``'torchvision_mobilenet_v2'``, ``'torchvision_shufflenet_v2'``
+            (see ``official_ckpt.PRETRAINED_MAPPINGS``), or ``None`` when
             the keys already are the target's (after ``prefix``).
         prefix: Take only the checkpoint keys starting with this and strip it (e.g.
             ``'backbone.'`` for an mmdet detector checkpoint); applied before ``mapping``.
