@@ -1,6 +1,7 @@
 """Detect objects in an image or a folder and save images with the predicted boxes.
 
     python demo/image_demo.py IMG_OR_DIR CONFIG CHECKPOINT --out-dir outputs/demo
+    python demo/image_demo.py IMG_OR_DIR CONFIG model.onnx --backend onnxruntime
 """
 import argparse
 import os
@@ -8,7 +9,8 @@ import os.path as osp
 
 import mmcv
 
-from mmcenternet.apis import inference_detector, init_detector
+from mmcenternet.apis import inference_detector
+from mmcenternet.deploy.backend import add_backend_argument, init_backend_detector
 
 IMG_EXTS = ('.jpg', '.jpeg', '.png', '.bmp', '.webp')
 
@@ -22,6 +24,7 @@ def parse_args(argv=None):
     parser.add_argument('--device', default='cpu', help='cpu or cuda:0')
     parser.add_argument('--score-thr', type=float, default=0.3, help='box score threshold')
     parser.add_argument('--max-images', type=int, default=None, help='first N images only')
+    add_backend_argument(parser)
     return parser.parse_args(argv)
 
 
@@ -37,7 +40,7 @@ def list_images(path: str, limit=None):
 def main(argv=None):
     args = parse_args(argv)
     from mmdet.registry import VISUALIZERS
-    model = init_detector(args.config, args.checkpoint, device=args.device)
+    model = init_backend_detector(args.config, args.checkpoint, args.backend, args.device)
     visualizer = VISUALIZERS.build(model.cfg.visualizer)
     visualizer.dataset_meta = model.dataset_meta
     os.makedirs(args.out_dir, exist_ok=True)
