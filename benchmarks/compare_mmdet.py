@@ -10,7 +10,11 @@ side by side (alternating runs, medians) and prints ours/mmdet ratios for:
 * one training iteration (``train_step``: preprocessing, forward, loss, backward, SGD step)
   at ``--batch-size``;
 * network forward, decode, and end-to-end predict (image file -> boxes) at batch 1, ours
-  with its inference fusions (BN folding, channels-last; ``--no-fusions`` to turn off).
+  with its inference fusions (BN folding, channels-last; ``--no-fusions`` to turn off);
+* end-to-end predict of ours exported to ONNX (decode inside, dynamic input size) and run
+  by ONNX Runtime (``ONNXRuntimeDetector``: same test pipeline, preprocessing and
+  back-mapping), against the same mmdet runs (``--no-onnxruntime`` to leave it out); its
+  detections from the image file are checked against mmdet's as ours are.
 
 Both models get identical input tensors: mmdet's data preprocessor is given our (official
 CenterNet) BGR mean/std, which changes its constants only, not its cost; with an image of
@@ -28,7 +32,7 @@ import os.path as osp
 import re
 import sys
 import tempfile
-from typing import Dict, List, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import torch
 from mmengine.config import Config
@@ -50,7 +54,7 @@ from mmcenternet.utils.benchmark import (DenseNet, FilePredictor, compare_dets, 
 OUR_CONFIG = osp.join(ROOT, 'configs/centernet/centernet_r18-dcnv2_8xb16-crop512-140e_coco.py')
 MMDET_CONFIG = 'configs/centernet/centernet_r18-dcnv2_8xb16-crop512-140e_coco.py'
 # Speed targets: ours / mmdet median time must be at most this.
-TARGETS = {'targets': 0.1, 'train_step': 0.9, 'e2e_predict': 0.8}
+TARGETS = {'targets': 0.1, 'train_step': 0.9, 'e2e_predict': 0.8, 'e2e_predict_ort': 0.5}
 NUM_CLASSES = 80
 
 
@@ -204,6 +208,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--no-fusions', action='store_true',
                         help='time our plain eval model at inference')
     parser.add_argument('--skip-train', action='store_true', help='skip the training step')
+    parser.add_argument('--no-onnxruntime', action='store_true',
+                        help='leave out the ONNX Runtime path (export + end to end)')
     parser.add_argument('--tol', type=float, default=1e-3,
                         help='max abs box / score difference counted as equal')
     parser.add_argument('--strict', action='store_true',
@@ -211,6 +217,17 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--json', help='write the figures to this JSON file')
     parser.add_argument('--seed', type=int, default=0)
     return parser.parse_args(argv)
+
+
+def ort_predictor(ours: nn.Module, cfg: Config, onnx_file: str) -> FilePredictor:
+    """Our model exported to ONNX (decode inside, dynamic size) as an image-file predictor
+    on ONNX Runtime with the config's test pipeline, preprocessing and back-mapping."""
+    from mmcenternet.deploy import export_onnx, ort_model_cfg
+    from mmcenternet.registry import MODELS
+    export_onnx(ours, onnx_file, (1, 3, 128, 128), dynamic=True, cfg=cfg)
+    with DefaultScope.overwrite_default_scope('mmcenternet'):
+        model = MODELS.build(ort_model_cfg(cfg.model, onnx_file))
+        return FilePredictor(model.eval(), test_pipeline_of(cfg))
 
 
 def check_outputs(ours: nn.Module, ours_fast: nn.Module, theirs: nn.Module, x: Tensor,
@@ -274,19 +291,29 @@ def run(args: argparse.Namespace) -> int:
     report['e2e_dets'] = e2e_diff
     report['e2e_input_shape'] = list(ours_sample.batch_input_shape)
     ok = ok and same(e2e_diff, args.tol)
+    ort_e2e = None
+    if not args.no_onnxruntime:
+        ort_e2e = ort_predictor(ours, cfg, osp.join(tmpdir, 'ours.onnx'))
+        report['e2e_ort_dets'] = compare_dets(dets_of_sample(ort_e2e(img_path)),
+                                              dets_of_sample(mmdet_sample))
+        ok = ok and same(report['e2e_ort_dets'], args.tol)
     print('\n== Same weights, same outputs (max abs difference, ours vs mmdet) ==')
     print(f"dense maps (sigmoid heatmap, wh, offset): plain {report['ours_maps_max_abs_diff']:.2e}"
           f", fused {report['ours_fused_maps_max_abs_diff']:.2e}")
     for key, title in [('ours_dets', 'top-100 detections, plain'),
                        ('ours_fused_dets', 'top-100 detections, fused'),
-                       ('e2e_dets', 'end-to-end from the image file, fused')]:
+                       ('e2e_dets', 'end-to-end from the image file, fused'),
+                       ('e2e_ort_dets', 'end-to-end, ONNX Runtime')]:
+        if key not in report:
+            continue
         d = report[key]
         print(f"{title:<40s}: boxes {d['box']:.2e}, scores {d['score']:.2e}, "
               f"unpaired {d['labels']} ({d['num_ours']} vs {d['num_mmdet']} dets)")
     print('outputs:', 'SAME' if ok else 'DIFFERENT')
 
     # ---- speed
-    timings = run_timings(args, ours, ours_fast, theirs, ours_e2e, mmdet_e2e, img_path)
+    timings = run_timings(args, ours, ours_fast, theirs, ours_e2e, mmdet_e2e, img_path,
+                          ort_e2e)
     print(f'\n== Speed, ours / mmdet (medians of {args.repeat} alternating runs) ==')
     missed = []
     results = {}
@@ -298,7 +325,7 @@ def run(args: argparse.Namespace) -> int:
             verdict = f'target <= {target}: ' + ('met' if ratio <= target else 'MISSED')
             if ratio > target:
                 missed.append(case)
-        print(f'{case:<12s} ours {ours_t.median * 1e3:9.2f} ms (p90 {ours_t.p90 * 1e3:8.2f})'
+        print(f'{case:<15s} ours {ours_t.median * 1e3:9.2f} ms (p90 {ours_t.p90 * 1e3:8.2f})'
               f'   mmdet {mmdet_t.median * 1e3:9.2f} ms (p90 {mmdet_t.p90 * 1e3:8.2f})'
               f'   ratio {ratio:6.3f}  {verdict} {extra}')
         results[case] = dict(ours_ms=ours_t.median * 1e3, mmdet_ms=mmdet_t.median * 1e3,
@@ -318,7 +345,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def run_timings(args, ours: nn.Module, ours_fast: nn.Module, theirs: nn.Module,
-                ours_e2e: FilePredictor, mmdet_e2e: FilePredictor, img_path: str) -> dict:
+                ours_e2e: FilePredictor, mmdet_e2e: FilePredictor, img_path: str,
+                ort_e2e: Optional[FilePredictor] = None) -> dict:
     """All timed cases; ``{case: (ours Timing, mmdet Timing, note)}``."""
     size, batch = args.img_size, args.batch_size
     out = {}
@@ -364,9 +392,13 @@ def run_timings(args, ours: nn.Module, ours_fast: nn.Module, theirs: nn.Module,
                                                               rescale=False)
         }, warmup=args.warmup, repeat=max(args.repeat, 10))
         out['decode'] = (t['ours'], t['mmdet'], '(top-100, batch 1)')
-    t = time_cases({'ours': lambda: ours_e2e(img_path), 'mmdet': lambda: mmdet_e2e(img_path)},
-                   warmup=args.warmup, repeat=args.repeat)
+    cases = {'ours': lambda: ours_e2e(img_path), 'mmdet': lambda: mmdet_e2e(img_path)}
+    if ort_e2e is not None:  # in the same alternation, against the same mmdet runs
+        cases['ort'] = lambda: ort_e2e(img_path)
+    t = time_cases(cases, warmup=args.warmup, repeat=args.repeat)
     out['e2e_predict'] = (t['ours'], t['mmdet'], f'(image file {size}x{size}, batch 1)')
+    if ort_e2e is not None:
+        out['e2e_predict_ort'] = (t['ort'], t['mmdet'], '(ONNX Runtime, fp32, same runs)')
     return out
 
 

@@ -235,9 +235,16 @@ def export_onnx(model: nn.Module, out_file: str, input_shape: Sequence[int] = (1
 
 
 def ir_version_for(proto) -> int:
-    """The lowest IR version the model's opsets allow (ONNX Runtime needs <= 13)."""
+    """The lowest IR version the model's ONNX opsets allow (ONNX Runtime needs <= 13);
+    opset imports of other domains that no node uses are dropped first (ONNX Runtime's
+    optimiser declares several)."""
     import onnx
-    version = onnx.helper.find_min_ir_version_for(list(proto.opset_import))
+    used = {node.domain for node in proto.graph.node}
+    keep = [o for o in proto.opset_import if o.domain in ('', 'ai.onnx') or o.domain in used]
+    del proto.opset_import[:]
+    proto.opset_import.extend(keep)
+    version = onnx.helper.find_min_ir_version_for(
+        [o for o in keep if o.domain in ('', 'ai.onnx', 'ai.onnx.ml')])
     if version > MAX_IR_VERSION:
         raise ValueError(f'opsets {[(o.domain, o.version) for o in proto.opset_import]} need '
                          f'IR version {version}; ONNX Runtime runs DeformConv only up to '

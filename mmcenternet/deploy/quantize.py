@@ -7,7 +7,8 @@
 * int8: ONNX Runtime static quantisation (``quantize_static``), QDQ format, per-channel
   int8 weights and uint8 activations (the x86 VNNI recipe), calibrated on images of the
   config's dataset run through the config's own test pipeline and data preprocessor
-  (:class:`CalibrationReader`), with MinMax, entropy (KL) or percentile ranges. The decode
+  (:class:`CalibrationReader`), with MinMax, entropy (KL divergence over a 2048-bin
+  histogram, as TensorRT's calibrator) or percentile ranges. The decode
   is never quantised: its 3x3 peak test compares a max-pooled map with itself, which int8
   rounding would turn into ties.
 """
@@ -31,22 +32,28 @@ INT8_OP_TYPES = ('Conv', 'ConvTranspose', 'Add', 'MaxPool', 'Relu', 'Concat', 'R
 HEAVY_OPS = ('Conv', 'ConvTranspose', 'DeformConv', 'MatMul', 'Gemm')
 
 
-def decode_nodes(proto) -> List[str]:
+def decode_nodes(proto, with_head_outputs: bool = False) -> List[str]:
     """Names of the nodes of the decode: everything between the graph outputs and the last
     convolutions (walking back from the outputs, stopping at conv-like nodes).
 
     For a ``--no-decode`` export this is just the heatmap activation; for a decoded one the
     activations, the peak max-pool, the top-K, gathers and box assembly of any decoder.
+    With ``with_head_outputs`` the convolutions where the walk stops (the last conv of
+    every branch) are included.
     """
     producer = {out: node for node in proto.graph.node for out in node.output}
-    seen: Set[str] = set()
+    seen: Set[int] = set()
     names: List[str] = []
     stack = [o.name for o in proto.graph.output]
     while stack:
         node = producer.get(stack.pop())
-        if node is None or node.op_type in HEAVY_OPS or id(node) in seen:
+        if node is None or id(node) in seen:
             continue
         seen.add(id(node))
+        if node.op_type in HEAVY_OPS:
+            if with_head_outputs:
+                names.append(node.name)
+            continue
         names.append(node.name)
         stack.extend(i for i in node.input if i)
     return names
@@ -77,30 +84,43 @@ def convert_fp16(proto):
     out = convert_float_to_float16(
         proto, keep_io_types=True, op_block_list=list(DEFAULT_OP_BLOCK_LIST) + list(
             FP16_BLOCK_OPS), node_block_list=decode_nodes(proto))
-    _drop_repeated_nodes(out)
+    _tidy_nodes(out)
     out.ir_version = ir_version_for(out)
     if meta is not None:
         set_meta(out, dict(meta, precision='fp16'))
     return out
 
 
-def _drop_repeated_nodes(proto) -> None:
-    """Removes exact repeats of a node (same name, inputs and outputs).
+def _tidy_nodes(proto) -> None:
+    """Drops exact repeats of a node and sorts the nodes topologically, in place.
 
-    ONNX Runtime 1.31's float16 converter inserts one ``Cast`` back to float32 per consumer
-    of a tensor that several float32 nodes read, all with the same name and output, which
-    the ONNX checker rejects; one of them is enough.
+    ONNX Runtime 1.31's float16 converter appends the casts it inserts at the end of the
+    node list (ONNX Runtime sorts them itself, the ONNX checker refuses them), and inserts
+    one ``Cast`` back to float32 per consumer of a tensor that several float32 nodes read,
+    all with the same name and output; one of them is enough.
     """
-    seen = set()
-    keep = []
+    unique, seen = [], set()
     for node in proto.graph.node:
         key = (node.name, tuple(node.input), tuple(node.output))
-        if node.name and key in seen:
-            continue
-        seen.add(key)
-        keep.append(node)
+        if not (node.name and key in seen):
+            seen.add(key)
+            unique.append(node)
+    ready = {i.name for i in proto.graph.input} | {i.name for i in proto.graph.initializer}
+    ready.add('')
+    ordered, pending = [], unique
+    while pending:
+        left = []
+        for node in pending:
+            if all(i in ready for i in node.input):
+                ordered.append(node)
+                ready.update(node.output)
+            else:
+                left.append(node)
+        if len(left) == len(pending):
+            raise ValueError(f'the graph has a cycle or a missing input at {left[0].name}')
+        pending = left
     del proto.graph.node[:]
-    proto.graph.node.extend(keep)
+    proto.graph.node.extend(ordered)
 
 
 def calibration_pipeline(cfg, fixed_hw: Optional[Sequence[int]] = None) -> List[dict]:
@@ -163,9 +183,6 @@ class CalibrationReader:
         self.start, self.end = start_index, min(end_index, len(self.indices))
         self.position = self.start
 
-    def rewind(self) -> None:
-        self.set_range(0, len(self.indices))
-
     def inputs(self, index: int) -> Dict[str, np.ndarray]:
         """The network input of dataset item ``index``."""
         from mmengine.dataset import pseudo_collate
@@ -181,36 +198,61 @@ class CalibrationReader:
         return self.inputs(self.indices[self.position - 1])
 
 
-def _chunk(total: int, limit: int = 16) -> int:
-    """The largest divisor of ``total`` up to ``limit`` (calibration chunk size)."""
-    return max(d for d in range(1, min(total, limit) + 1) if total % d == 0)
+# Histogram settings of the entropy (KL) calibration: 2048 bins searched for the 128-level
+# window of least KL divergence, as TensorRT's calibrator. ``quantize_static`` cannot pass
+# them (it would use 128 bins for 128 levels, a search with one candidate: the min-max
+# range), so :func:`calibrate` runs ONNX Runtime's calibrator itself.
+ENTROPY_BINS = dict(num_bins=2048, num_quantized_bins=128)
+
+
+def calibrate(model_file: str, reader: CalibrationReader, method: str,
+              op_types: Sequence[str], chunk: int = 8):
+    """Activation ranges (``onnxruntime.quantization.TensorsData``) of a model over the
+    calibration images, collected ``chunk`` images at a time (bounded memory)."""
+    from onnxruntime.quantization.calibrate import CalibrationMethod, create_calibrator
+    kind = dict(minmax=CalibrationMethod.MinMax, entropy=CalibrationMethod.Entropy,
+                percentile=CalibrationMethod.Percentile)[method]
+    options = dict(ENTROPY_BINS) if method == 'entropy' else {}
+    with tempfile.TemporaryDirectory(prefix='mmcn_calib_') as tmp:
+        calibrator = create_calibrator(
+            model_file, list(op_types), osp.join(tmp, 'augmented.onnx'),
+            calibrate_method=kind, extra_options=options)
+        for start in range(0, len(reader), chunk):
+            reader.set_range(start, start + chunk)
+            calibrator.collect_data(reader)
+        ranges = calibrator.compute_data()
+        del calibrator
+    return kind, ranges
 
 
 def quantize_int8(fp32_file: str, out_file: str, reader: CalibrationReader,
-                  method: str = 'entropy', per_channel: bool = True,
-                  exclude: Sequence[str] = ()) -> dict:
+                  method: str = 'minmax', per_channel: bool = True,
+                  exclude: Sequence[str] = (), head_outputs_fp32: bool = True) -> dict:
     """ONNX Runtime static int8 quantisation (QDQ) of an exported fp32 model.
 
     Args:
         fp32_file: The fp32 model (``pytorch2onnx.py`` output).
         out_file: Where to write the int8 model.
         reader: Calibration inputs.
-        method: ``'minmax'``, ``'entropy'`` (KL divergence) or ``'percentile'`` (99.999).
+        method: ``'minmax'``, ``'entropy'`` (KL divergence, :data:`ENTROPY_BINS`) or
+            ``'percentile'`` (99.999 %).
         per_channel: Per-output-channel weight scales.
         exclude: Extra node names to keep in float32 (the decode always is).
+        head_outputs_fp32: Keep the last conv of every branch in float32 (its input is
+            still int8). Their outputs are the heatmap logits and box sizes, where a few
+            large values (the peaks, the big boxes) matter most: a calibrated int8 range,
+            entropy's above all, clips exactly those.
 
     Returns:
         The model's meta information, with the quantisation settings added.
     """
     import onnx
-    from onnxruntime.quantization import (CalibrationMethod, QuantFormat, QuantType,
-                                          quantize_static)
+    from onnxruntime.quantization import QuantFormat, QuantType, quantize_static
+    from onnxruntime.quantization.calibrate import save_tensors_data
     from onnxruntime.quantization.shape_inference import quant_pre_process
     if method not in CALIBRATION_METHODS:
         raise ValueError(f'calibration method must be one of {CALIBRATION_METHODS}, '
                          f'got {method!r}')
-    calibrate = dict(minmax=CalibrationMethod.MinMax, entropy=CalibrationMethod.Entropy,
-                     percentile=CalibrationMethod.Percentile)[method]
     proto = onnx.load(fp32_file)
     meta = get_meta(proto) or {}
     with tempfile.TemporaryDirectory(prefix='mmcn_quant_') as tmp:
@@ -221,20 +263,20 @@ def quantize_int8(fp32_file: str, out_file: str, reader: CalibrationReader,
         # ONNX shape inference + graph clean-up, as ONNX Runtime recommends before
         # quantising (its symbolic shape inference does not know DeformConv: skipped)
         quant_pre_process(named, prepared, skip_symbolic_shape=True)
-        proto = onnx.load(prepared)
-        skip = decode_nodes(proto) + list(exclude)
-        reader.rewind()
+        skip = decode_nodes(onnx.load(prepared), head_outputs_fp32) + list(exclude)
+        kind, ranges = calibrate(prepared, reader, method, INT8_OP_TYPES)
+        cache = osp.join(tmp, 'ranges.json')
+        save_tensors_data(ranges, cache)
         quantize_static(
-            prepared, out_file, reader, quant_format=QuantFormat.QDQ,
+            prepared, out_file, None, quant_format=QuantFormat.QDQ,
             op_types_to_quantize=list(INT8_OP_TYPES), per_channel=per_channel,
             activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
-            nodes_to_exclude=skip, calibrate_method=calibrate,
-            extra_options=dict(CalibStridedMinMax=_chunk(len(reader))))
+            nodes_to_exclude=skip, calibrate_method=kind, calibration_cache_path=cache)
     out = onnx.load(out_file)
     out.ir_version = ir_version_for(out)
     meta = dict(meta, precision='int8', calibration=dict(
         method=method, images=len(reader), per_channel=per_channel, format='QDQ',
-        activations='uint8', weights='int8'))
+        activations='uint8', weights='int8', head_outputs_fp32=head_outputs_fp32))
     set_meta(out, meta)
     onnx.save(out, out_file)
     return meta
