@@ -150,6 +150,28 @@ def test_demo_runs_the_onnx_model(toy, repo_root, tmp_path):
     assert len(written) == 2 and all(osp.isfile(p) for p in written)
 
 
+def test_no_decode_model_gives_the_same_results_in_the_detector(toy, repo_root):
+    """A --no-decode export runs the config's decode in PyTorch: same detections."""
+    from mmcenternet.apis import inference_detector
+    from mmcenternet.deploy.backend import init_backend_detector
+    cfg, ckpt, onnx_file, tmp = toy
+    maps_file = str(tmp / 'maps.onnx')
+    load_tool(repo_root, 'tools/deployment/pytorch2onnx.py').main(
+        [cfg, ckpt, '--out', maps_file, '--dynamic', '--no-decode'])
+    image = str(tmp / 'toy' / 'train' / sorted(os.listdir(tmp / 'toy' / 'train'))[0])
+    results = []
+    for model_file in (onnx_file, maps_file):
+        model = init_backend_detector(cfg, model_file, 'onnxruntime')
+        assert model.decoded == (model_file == onnx_file)
+        results.append(inference_detector(model, image).pred_instances)
+    torch_model = init_backend_detector(cfg, ckpt, 'pytorch')
+    results.append(inference_detector(torch_model, image).pred_instances)
+    for other in results[1:]:
+        assert torch.equal(results[0].labels, other.labels)
+        assert (results[0].bboxes - other.bboxes).abs().max() < 1e-3  # original-image pixels
+        assert (results[0].scores - other.scores).abs().max() < 1e-4
+
+
 # ------------------------------------------------------------------ bad model files
 def build_detector(cfg_path, onnx_file, **head_changes):
     from mmcenternet.deploy import ort_model_cfg
