@@ -39,6 +39,7 @@ import copy
 import json
 import os
 import os.path as osp
+import warnings
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
@@ -133,11 +134,6 @@ def dcnv2fast_like(conv: nn.Module) -> DCNv2Fast:
     return new.to(conv.weight.device).eval()
 
 
-def num_classes_of(head: nn.Module) -> int:
-    """Classes of a CenterNet head (its heatmap channels)."""
-    return int(head.num_classes)
-
-
 def preprocess_meta(data_preprocessor: Optional[dict]) -> dict:
     """The constants a caller needs to build ``input`` (from the config's preprocessor)."""
     pre = dict(data_preprocessor or {})
@@ -155,7 +151,7 @@ def export_meta(wrapper: CenterNetONNX, cfg, input_shape: Sequence[int], dynamic
     decoder = head.decoder
     meta = dict(
         format_version=1,
-        num_classes=num_classes_of(head),
+        num_classes=int(head.num_classes),
         classes=list((cfg.get('metainfo') or {}).get('classes', ())) if cfg else [],
         decode=wrapper.decode,
         input_name=INPUT_NAME,
@@ -214,7 +210,9 @@ def export_onnx(model: nn.Module, out_file: str, input_shape: Sequence[int] = (1
         wrapper(example)  # fixes output_names
     names = list(wrapper.output_names)
     os.makedirs(osp.dirname(osp.abspath(out_file)), exist_ok=True)
-    with torch.no_grad():
+    with torch.no_grad(), warnings.catch_warnings():
+        # the TorchScript exporter is chosen on purpose (see the module docstring)
+        warnings.filterwarnings('ignore', message='You are using the legacy TorchScript')
         torch.onnx.export(
             wrapper, (example, ), out_file, dynamo=False, opset_version=opset,
             input_names=[INPUT_NAME], output_names=names, do_constant_folding=True,

@@ -12,11 +12,6 @@ Run it with ``tools/test.py CONFIG model.onnx --backend onnxruntime --eval bbox`
 """
 import argparse
 import os.path as osp
-import sys
-
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-if ROOT not in sys.path:
-    sys.path.insert(0, ROOT)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -74,12 +69,9 @@ def main(argv=None) -> dict:
     from mmcenternet.utils import register_all_modules
     from mmcenternet.utils.benchmark import quiet_logs
     from mmcenternet.utils.checkpoint import load_checkpoint_strict
-    from mmcenternet.utils.cli import load_config, validate_cfg_options
+    from mmcenternet.utils.launch import load_tool_config
 
-    cfg = load_config(args.config)
-    if args.cfg_options:
-        validate_cfg_options(cfg, args.cfg_options)
-        cfg.merge_from_dict(args.cfg_options)
+    cfg = load_tool_config(args.config, args.cfg_options, None, 'none')
     register_all_modules(init_default_scope=False)
     with quiet_logs(), DefaultScope.overwrite_default_scope(
             cfg.get('default_scope', 'mmcenternet')):

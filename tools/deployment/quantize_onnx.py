@@ -15,11 +15,6 @@ Evaluate the result with ``tools/test.py CONFIG model_int8.onnx --backend onnxru
 """
 import argparse
 import os.path as osp
-import sys
-
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-if ROOT not in sys.path:
-    sys.path.insert(0, ROOT)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -56,7 +51,7 @@ def main(argv=None) -> dict:
     from mmcenternet.deploy.ort_detector import fixed_input_shape, load_session
     from mmcenternet.deploy.quantize import CalibrationReader, convert_fp16, quantize_int8
     from mmcenternet.utils import register_all_modules
-    from mmcenternet.utils.cli import load_config, validate_cfg_options
+    from mmcenternet.utils.launch import load_tool_config
 
     session = load_session(args.model)  # a clear error for a file that is not ONNX
     if args.fp16:
@@ -65,10 +60,7 @@ def main(argv=None) -> dict:
         onnx.save(proto, args.out)
         meta = {'precision': 'fp16'}
     else:
-        cfg = load_config(args.config)
-        if args.cfg_options:
-            validate_cfg_options(cfg, args.cfg_options)
-            cfg.merge_from_dict(args.cfg_options)
+        cfg = load_tool_config(args.config, args.cfg_options, None, 'none')
         register_all_modules(init_default_scope=False)
         fixed = fixed_input_shape(session)
         fixed_hw = fixed[2:] if fixed is not None and None not in fixed[2:] else None
