@@ -97,7 +97,12 @@ def main(argv=None) -> dict:
         inputs = [torch.randn(1, 3, h, w, generator=gen) for h, w in sizes]
         tol = 1e-2 if args.fp16 else 1e-4
         for (h, w), diff in zip(sizes, compare_with_pytorch(model, session, inputs, tol)):
-            print(f'verify {h}x{w}: ONNX Runtime vs PyTorch: {diff}')
+            if 'box' in diff:  # detections, paired one to one
+                text = (f'boxes {diff["box"]:.2e} px, scores {diff["score"]:.2e}, '
+                        f'{diff["labels"]} of {diff["num_ours"]} unpaired')
+            else:  # --no-decode: branch maps
+                text = ', '.join(f'{k} {v:.2e}' for k, v in diff.items())
+            print(f'verify {h}x{w}, ONNX Runtime vs PyTorch (max abs difference): {text}')
     return meta
 
 
