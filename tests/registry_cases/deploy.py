@@ -1,5 +1,5 @@
 """Build cases of the deployment modules (issue 13)."""
-from test_deploy.onnx_files import write_constant_detector
+from test_deploy.helpers import write_constant_detector
 
 
 def _ort_detector(tmp):

@@ -6,7 +6,6 @@ two): the top-100 boxes within 1e-3 px, scores within 1e-4, same labels. Inputs 
 (128 px and below) to keep the export fast on CPU; the full-size figures are in
 docs/deployment.md.
 """
-import importlib.util
 import os.path as osp
 
 import numpy as np
@@ -20,21 +19,13 @@ from mmcenternet.deploy.ort_detector import load_session
 from mmcenternet.deploy.verify import compare_with_pytorch, pytorch_outputs
 from mmcenternet.registry import MODELS
 from mmcenternet.utils.benchmark import randomize_
+from .helpers import load_tool
 
 onnx = pytest.importorskip('onnx')
 pytest.importorskip('onnxruntime')
 
 R18_DCN = 'configs/centernet/centernet_r18-dcnv2_8xb16-crop512-140e_coco.py'
 QUICKSTART = 'configs/quickstart/centernet_r18w16_1xb8-70e_toy.py'
-
-
-def load_tool(repo_root, rel_path):
-    """Imports a script of tools/ (not a package module)."""
-    path = osp.join(repo_root, rel_path)
-    spec = importlib.util.spec_from_file_location(osp.splitext(osp.basename(path))[0], path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def random_checkpoint(repo_root, config, tmp_path, seed=0):

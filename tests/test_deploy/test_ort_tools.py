@@ -20,8 +20,7 @@ from mmengine.optim import OptimWrapper
 
 from mmcenternet.registry import DATASETS, MODELS
 from test_tools.toy_workspace import make_workspace
-from .onnx_files import write_constant_detector
-from .test_export_parity import load_tool
+from .helpers import load_tool, write_constant_detector
 
 onnx = pytest.importorskip('onnx')
 pytest.importorskip('onnxruntime')

@@ -1,7 +1,19 @@
-"""Small hand-made ONNX files for the deployment tests (no export needed)."""
+"""Helpers of the deployment tests: the repository's scripts as modules, and small
+hand-made ONNX files (no export needed)."""
+import importlib.util
 import json
+import os.path as osp
 
 import numpy as np
+
+
+def load_tool(repo_root, rel_path):
+    """Imports a script of tools/, demo/ or benchmarks/ (not a package module)."""
+    path = osp.join(repo_root, rel_path)
+    spec = importlib.util.spec_from_file_location(osp.splitext(osp.basename(path))[0], path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def write_constant_detector(path, num_classes=4, input_name='input', output_names=(
