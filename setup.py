@@ -68,7 +68,9 @@ if __name__ == '__main__':
         license='Apache License 2.0',
         install_requires=parse_requirements('requirements/runtime.txt'),
         extras_require={
-            'tests': parse_requirements('requirements/tests.txt'),
+            'tests': parse_requirements('requirements/tests.txt') +
+            parse_requirements('requirements/deploy.txt'),
+            'deploy': parse_requirements('requirements/deploy.txt'),
             'mim': parse_requirements('requirements/mminstall.txt'),
         },
         zip_safe=False)

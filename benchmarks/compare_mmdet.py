@@ -10,7 +10,11 @@ side by side (alternating runs, medians) and prints ours/mmdet ratios for:
 * one training iteration (``train_step``: preprocessing, forward, loss, backward, SGD step)
   at ``--batch-size``;
 * network forward, decode, and end-to-end predict (image file -> boxes) at batch 1, ours
-  with its inference fusions (BN folding, channels-last; ``--no-fusions`` to turn off).
+  with its inference fusions (BN folding, channels-last; ``--no-fusions`` to turn off);
+* end-to-end predict of ours exported to ONNX (decode inside, dynamic input size) and run
+  by ONNX Runtime (``ONNXRuntimeDetector``: same test pipeline, preprocessing and
+  back-mapping), against the same mmdet runs (``--no-onnxruntime`` to leave it out); its
+  detections from the image file are checked against mmdet's as ours are.
 
 Both models get identical input tensors: mmdet's data preprocessor is given our (official
 CenterNet) BGR mean/std, which changes its constants only, not its cost; with an image of
@@ -28,7 +32,7 @@ import os.path as osp
 import re
 import sys
 import tempfile
-from typing import Dict, List, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import torch
 from mmengine.config import Config
@@ -42,14 +46,15 @@ if ROOT not in sys.path:
 
 from mmcenternet.models.utils import optimize_for_inference  # noqa: E402
 from mmcenternet.utils import register_all_modules  # noqa: E402
-from mmcenternet.utils.benchmark import (DenseNet, FilePredictor, quiet_logs,  # noqa: E402
-                                         synthetic_gt, synthetic_train_data, test_pipeline_of,
-                                         time_cases, write_test_image)
+from mmcenternet.utils.benchmark import (DenseNet, FilePredictor, compare_dets,  # noqa: E402
+                                         quiet_logs, randomize_, same, synthetic_gt,
+                                         synthetic_train_data, test_pipeline_of, time_cases,
+                                         write_test_image)
 
 OUR_CONFIG = osp.join(ROOT, 'configs/centernet/centernet_r18-dcnv2_8xb16-crop512-140e_coco.py')
 MMDET_CONFIG = 'configs/centernet/centernet_r18-dcnv2_8xb16-crop512-140e_coco.py'
 # Speed targets: ours / mmdet median time must be at most this.
-TARGETS = {'targets': 0.1, 'train_step': 0.9, 'e2e_predict': 0.8}
+TARGETS = {'targets': 0.1, 'train_step': 0.9, 'e2e_predict': 0.8, 'e2e_predict_ort': 0.5}
 NUM_CLASSES = 80
 
 
@@ -104,40 +109,6 @@ def build_models(cfg: Config, mmdet_cfg: Config) -> Tuple[nn.Module, nn.Module]:
     ours.init_weights()
     theirs.init_weights()
     return ours, theirs
-
-
-def randomize_(model: nn.Module, seed: int = 0) -> nn.Module:
-    """Gives a freshly initialised CenterNet non-trivial weights, in place.
-
-    Random BatchNorm statistics and affine parameters (so that folding them matters),
-    deformable offsets of a few pixels, and head weights that give spread-out scores and
-    boxes tens of pixels wide; heatmap biases spread around the official -2.19.
-    """
-    gen = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for name, module in model.named_modules():
-            if isinstance(module, nn.BatchNorm2d):
-                module.weight.copy_(0.5 + torch.rand(module.weight.shape, generator=gen))
-                module.bias.copy_(0.1 * torch.randn(module.bias.shape, generator=gen))
-                module.running_mean.copy_(0.1 * torch.randn(module.num_features, generator=gen))
-                module.running_var.copy_(0.5 + 1.5 * torch.rand(module.num_features,
-                                                                generator=gen))
-            elif name.endswith('conv_offset'):
-                module.weight.copy_(0.01 * torch.randn(module.weight.shape, generator=gen))
-                module.bias.copy_(torch.randn(module.bias.shape, generator=gen))
-            elif 'head' in name and isinstance(module, nn.Conv2d):
-                fan_in = module.weight[0].numel()
-                std = 0.5 / fan_in**0.5
-                heatmap = module.kernel_size == (1, 1) and module.out_channels > 2
-                if heatmap:
-                    std = 0.2 / fan_in**0.5  # heatmap logits: keep the sigmoid unsaturated
-                module.weight.copy_(std * torch.randn(module.weight.shape, generator=gen))
-                if heatmap:
-                    module.bias.copy_(-2.19 + 0.3 * torch.randn(module.bias.shape,
-                                                                generator=gen))
-                if module.out_channels == 2 and module.kernel_size == (1, 1):
-                    module.bias.fill_(8.0 if name.startswith('bbox_head.wh') else 0.0)
-    return model
 
 
 # ------------------------------------------------------------------ weights mmdet -> ours
@@ -216,44 +187,10 @@ def predict_tensor(model: nn.Module, x: Tensor) -> Dict[str, Tensor]:
     return dict(bboxes=res.bboxes.float(), scores=res.scores.float(), labels=res.labels)
 
 
-def compare_dets(ours: Dict[str, Tensor], theirs: Dict[str, Tensor],
-                 score_tol: float = 1e-4) -> Dict[str, float]:
-    """Matches two top-K detection lists one to one and measures their differences.
-
-    Detections with equal scores may come out of ``topk`` in either order, so each of ours
-    is paired with the unused mmdet detection of the same label, a score within
-    ``score_tol`` and the nearest box (in rank order). Returns the max abs box and score
-    differences over the pairs and the number of detections left unpaired (``labels``).
-    """
-    num_ours, num_theirs = len(ours['bboxes']), len(theirs['bboxes'])
-    out = dict(num_ours=num_ours, num_mmdet=num_theirs, box=0.0, score=0.0,
-               labels=abs(num_ours - num_theirs))
-    if num_ours == 0 or num_theirs == 0:
-        return out
-    box_cost = (ours['bboxes'][:, None] - theirs['bboxes'][None]).abs().amax(-1)
-    score_cost = (ours['scores'][:, None] - theirs['scores'][None]).abs()
-    box_cost[(ours['labels'][:, None] != theirs['labels'][None]) | (score_cost > score_tol)] = \
-        float('inf')
-    for i in range(num_ours):
-        j = int(box_cost[i].argmin())
-        if not torch.isfinite(box_cost[i, j]):
-            out['labels'] += 1
-            continue
-        out['box'] = max(out['box'], float(box_cost[i, j]))
-        out['score'] = max(out['score'], float(score_cost[i, j]))
-        box_cost[:, j] = float('inf')
-    return out
-
-
 def dets_of_sample(sample) -> Dict[str, Tensor]:
     """``pred_instances`` of a data sample as a dict."""
     res = sample.pred_instances
     return dict(bboxes=res.bboxes.float(), scores=res.scores.float(), labels=res.labels)
-
-
-def same(diff: Dict[str, float], tol: float) -> bool:
-    """Whether a :func:`compare_dets` result counts as the same detections."""
-    return diff['box'] < tol and diff['score'] < tol and diff['labels'] == 0
 
 
 # ------------------------------------------------------------------ main
@@ -273,6 +210,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--no-fusions', action='store_true',
                         help='time our plain eval model at inference')
     parser.add_argument('--skip-train', action='store_true', help='skip the training step')
+    parser.add_argument('--no-onnxruntime', action='store_true',
+                        help='leave out the ONNX Runtime path (export + end to end)')
     parser.add_argument('--tol', type=float, default=1e-3,
                         help='max abs box / score difference counted as equal')
     parser.add_argument('--strict', action='store_true',
@@ -280,6 +219,17 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--json', help='write the figures to this JSON file')
     parser.add_argument('--seed', type=int, default=0)
     return parser.parse_args(argv)
+
+
+def ort_predictor(ours: nn.Module, cfg: Config, onnx_file: str) -> FilePredictor:
+    """Our model exported to ONNX (decode inside, dynamic size) as an image-file predictor
+    on ONNX Runtime with the config's test pipeline, preprocessing and back-mapping."""
+    from mmcenternet.deploy import export_onnx, ort_model_cfg
+    from mmcenternet.registry import MODELS
+    export_onnx(ours, onnx_file, (1, 3, 128, 128), dynamic=True, cfg=cfg)
+    with DefaultScope.overwrite_default_scope('mmcenternet'):
+        model = MODELS.build(ort_model_cfg(cfg.model, onnx_file))
+        return FilePredictor(model.eval(), test_pipeline_of(cfg))
 
 
 def check_outputs(ours: nn.Module, ours_fast: nn.Module, theirs: nn.Module, x: Tensor,
@@ -343,19 +293,29 @@ def run(args: argparse.Namespace) -> int:
     report['e2e_dets'] = e2e_diff
     report['e2e_input_shape'] = list(ours_sample.batch_input_shape)
     ok = ok and same(e2e_diff, args.tol)
+    ort_e2e = None
+    if not args.no_onnxruntime:
+        ort_e2e = ort_predictor(ours, cfg, osp.join(tmpdir, 'ours.onnx'))
+        report['e2e_ort_dets'] = compare_dets(dets_of_sample(ort_e2e(img_path)),
+                                              dets_of_sample(mmdet_sample))
+        ok = ok and same(report['e2e_ort_dets'], args.tol)
     print('\n== Same weights, same outputs (max abs difference, ours vs mmdet) ==')
     print(f"dense maps (sigmoid heatmap, wh, offset): plain {report['ours_maps_max_abs_diff']:.2e}"
           f", fused {report['ours_fused_maps_max_abs_diff']:.2e}")
     for key, title in [('ours_dets', 'top-100 detections, plain'),
                        ('ours_fused_dets', 'top-100 detections, fused'),
-                       ('e2e_dets', 'end-to-end from the image file, fused')]:
+                       ('e2e_dets', 'end-to-end from the image file, fused'),
+                       ('e2e_ort_dets', 'end-to-end, ONNX Runtime')]:
+        if key not in report:
+            continue
         d = report[key]
         print(f"{title:<40s}: boxes {d['box']:.2e}, scores {d['score']:.2e}, "
               f"unpaired {d['labels']} ({d['num_ours']} vs {d['num_mmdet']} dets)")
     print('outputs:', 'SAME' if ok else 'DIFFERENT')
 
     # ---- speed
-    timings = run_timings(args, ours, ours_fast, theirs, ours_e2e, mmdet_e2e, img_path)
+    timings = run_timings(args, ours, ours_fast, theirs, ours_e2e, mmdet_e2e, img_path,
+                          ort_e2e)
     print(f'\n== Speed, ours / mmdet (medians of {args.repeat} alternating runs) ==')
     missed = []
     results = {}
@@ -367,7 +327,7 @@ def run(args: argparse.Namespace) -> int:
             verdict = f'target <= {target}: ' + ('met' if ratio <= target else 'MISSED')
             if ratio > target:
                 missed.append(case)
-        print(f'{case:<12s} ours {ours_t.median * 1e3:9.2f} ms (p90 {ours_t.p90 * 1e3:8.2f})'
+        print(f'{case:<15s} ours {ours_t.median * 1e3:9.2f} ms (p90 {ours_t.p90 * 1e3:8.2f})'
               f'   mmdet {mmdet_t.median * 1e3:9.2f} ms (p90 {mmdet_t.p90 * 1e3:8.2f})'
               f'   ratio {ratio:6.3f}  {verdict} {extra}')
         results[case] = dict(ours_ms=ours_t.median * 1e3, mmdet_ms=mmdet_t.median * 1e3,
@@ -387,7 +347,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def run_timings(args, ours: nn.Module, ours_fast: nn.Module, theirs: nn.Module,
-                ours_e2e: FilePredictor, mmdet_e2e: FilePredictor, img_path: str) -> dict:
+                ours_e2e: FilePredictor, mmdet_e2e: FilePredictor, img_path: str,
+                ort_e2e: Optional[FilePredictor] = None) -> dict:
     """All timed cases; ``{case: (ours Timing, mmdet Timing, note)}``."""
     size, batch = args.img_size, args.batch_size
     out = {}
@@ -433,9 +394,13 @@ def run_timings(args, ours: nn.Module, ours_fast: nn.Module, theirs: nn.Module,
                                                               rescale=False)
         }, warmup=args.warmup, repeat=max(args.repeat, 10))
         out['decode'] = (t['ours'], t['mmdet'], '(top-100, batch 1)')
-    t = time_cases({'ours': lambda: ours_e2e(img_path), 'mmdet': lambda: mmdet_e2e(img_path)},
-                   warmup=args.warmup, repeat=args.repeat)
+    cases = {'ours': lambda: ours_e2e(img_path), 'mmdet': lambda: mmdet_e2e(img_path)}
+    if ort_e2e is not None:  # in the same alternation, against the same mmdet runs
+        cases['ort'] = lambda: ort_e2e(img_path)
+    t = time_cases(cases, warmup=args.warmup, repeat=args.repeat)
     out['e2e_predict'] = (t['ours'], t['mmdet'], f'(image file {size}x{size}, batch 1)')
+    if ort_e2e is not None:
+        out['e2e_predict_ort'] = (t['ort'], t['mmdet'], '(ONNX Runtime, fp32, same runs)')
     return out
 
 

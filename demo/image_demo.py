@@ -1,6 +1,7 @@
 """Detect objects in an image or a folder and save images with the predicted boxes.
 
     python demo/image_demo.py IMG_OR_DIR CONFIG CHECKPOINT --out-dir outputs/demo
+    python demo/image_demo.py IMG_OR_DIR CONFIG model.onnx --backend onnxruntime
 
 Each output keeps its input's file name (``x.png`` and ``x.jpg`` give two files). Files of a
 folder that are not images (by extension, see ``IMG_EXTS``) are skipped and counted; a folder
@@ -13,7 +14,8 @@ from typing import List, Optional, Tuple
 
 import mmcv
 
-from mmcenternet.apis import inference_detector, init_detector
+from mmcenternet.apis import inference_detector
+from mmcenternet.deploy.backend import add_backend_argument, init_backend_detector
 
 #: Extensions read as images (OpenCV decodes all of them).
 IMG_EXTS = ('.jpg', '.jpeg', '.png', '.bmp', '.webp', '.tif', '.tiff')
@@ -30,6 +32,7 @@ def parse_args(argv=None):
     parser.add_argument('--max-images', type=int, default=None, help='first N images only')
     from mmcenternet.utils.launch import add_strict_load_argument
     add_strict_load_argument(parser)
+    add_backend_argument(parser)
     return parser.parse_args(argv)
 
 
@@ -61,8 +64,8 @@ def main(argv=None):
     if skipped:
         print(f'skipped {len(skipped)} files that are not images ({", ".join(IMG_EXTS)}): '
               f'{", ".join(skipped[:10])}' + (', ...' if len(skipped) > 10 else ''))
-    model = init_detector(args.config, args.checkpoint, device=args.device,
-                          strict=not args.no_strict_load)
+    model = init_backend_detector(args.config, args.checkpoint, args.backend, args.device,
+                                  strict=not args.no_strict_load)
     visualizer = VISUALIZERS.build(model.cfg.visualizer)
     visualizer.dataset_meta = model.dataset_meta
     os.makedirs(args.out_dir, exist_ok=True)

@@ -4,6 +4,7 @@ import os.path as osp
 
 from mmengine.config import Config, ConfigDict
 
+from mmcenternet.deploy.backend import add_backend_argument, apply_backend
 from mmcenternet.utils import register_all_modules
 from mmcenternet.utils.cli import ConfigError
 from mmcenternet.utils.eval_options import apply_eval_option
@@ -14,7 +15,8 @@ from mmcenternet.utils.launch import (add_launch_arguments, build_runner, load_t
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description='Test (and evaluate) a CenterNet detector')
     parser.add_argument('config', help='test config file path')
-    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('checkpoint', help='checkpoint file (the .onnx model with '
+                        '--backend onnxruntime)')
     parser.add_argument('--eval', nargs='+', metavar='METRIC',
                         help='metrics to compute, among those the dataset supports '
                         '(bbox for COCO-format and VOC data; keypoints bbox for keypoint data)')
@@ -28,6 +30,7 @@ def parse_args(argv=None):
     parser.add_argument('--tta', action='store_true',
                         help='test-time augmentation as in the config\'s tta_model / '
                         'tta_pipeline (flip, multi-scale)')
+    add_backend_argument(parser)
     add_launch_arguments(parser)
     return parse_tool_args(parser, argv)
 
@@ -89,6 +92,7 @@ def build_cfg(args) -> Config:
         cfg.test_evaluator = [cfg.test_evaluator] if isinstance(
             cfg.test_evaluator, (dict, ConfigDict)) else list(cfg.test_evaluator)
         cfg.test_evaluator.append(dict(type='DumpDetResults', out_file_path=args.out))
+    apply_backend(cfg, args.checkpoint, args.backend, args.tta)
     return cfg
 
 

@@ -156,6 +156,76 @@ def write_test_image(path: str, img_size: int, seed: int = 0) -> str:
     return path
 
 
+def randomize_(model: nn.Module, seed: int = 0) -> nn.Module:
+    """Gives a freshly initialised CenterNet (ours or mmdet's) non-trivial weights, in place.
+
+    Random BatchNorm statistics and affine parameters (so that folding them matters),
+    deformable offsets of a few pixels, and head weights that give spread-out scores and
+    boxes tens of pixels wide; heatmap biases spread around the official -2.19.
+    """
+    gen = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for name, module in model.named_modules():
+            if isinstance(module, nn.BatchNorm2d):
+                module.weight.copy_(0.5 + torch.rand(module.weight.shape, generator=gen))
+                module.bias.copy_(0.1 * torch.randn(module.bias.shape, generator=gen))
+                module.running_mean.copy_(0.1 * torch.randn(module.num_features, generator=gen))
+                module.running_var.copy_(0.5 + 1.5 * torch.rand(module.num_features,
+                                                                generator=gen))
+            elif name.endswith('conv_offset'):
+                module.weight.copy_(0.01 * torch.randn(module.weight.shape, generator=gen))
+                module.bias.copy_(torch.randn(module.bias.shape, generator=gen))
+            elif 'head' in name and isinstance(module, nn.Conv2d):
+                fan_in = module.weight[0].numel()
+                std = 0.5 / fan_in**0.5
+                heatmap = module.kernel_size == (1, 1) and module.out_channels > 2
+                if heatmap:
+                    std = 0.2 / fan_in**0.5  # heatmap logits: keep the sigmoid unsaturated
+                module.weight.copy_(std * torch.randn(module.weight.shape, generator=gen))
+                if heatmap:
+                    module.bias.copy_(-2.19 + 0.3 * torch.randn(module.bias.shape,
+                                                                generator=gen))
+                if module.out_channels == 2 and module.kernel_size == (1, 1):
+                    is_wh = any(p in ('wh', 'wh_head') for p in name.split('.'))
+                    module.bias.fill_(8.0 if is_wh else 0.0)
+    return model
+
+
+def compare_dets(ours: Dict[str, Tensor], theirs: Dict[str, Tensor],
+                 score_tol: float = 1e-4) -> Dict[str, float]:
+    """Matches two top-K detection lists one to one and measures their differences.
+
+    Detections with equal scores may come out of ``topk`` in either order, so each of ours
+    is paired with the unused detection of the other list (mmdet's, ONNX Runtime's) of the
+    same label, a score within ``score_tol`` and the nearest box (in rank order). Returns
+    the max abs box and score differences over the pairs and the number of detections left
+    unpaired (``labels``).
+    """
+    num_ours, num_theirs = len(ours['bboxes']), len(theirs['bboxes'])
+    out = dict(num_ours=num_ours, num_mmdet=num_theirs, box=0.0, score=0.0,
+               labels=abs(num_ours - num_theirs))
+    if num_ours == 0 or num_theirs == 0:
+        return out
+    box_cost = (ours['bboxes'][:, None] - theirs['bboxes'][None]).abs().amax(-1)
+    score_cost = (ours['scores'][:, None] - theirs['scores'][None]).abs()
+    box_cost[(ours['labels'][:, None] != theirs['labels'][None]) | (score_cost > score_tol)] = \
+        float('inf')
+    for i in range(num_ours):
+        j = int(box_cost[i].argmin())
+        if not torch.isfinite(box_cost[i, j]):
+            out['labels'] += 1
+            continue
+        out['box'] = max(out['box'], float(box_cost[i, j]))
+        out['score'] = max(out['score'], float(score_cost[i, j]))
+        box_cost[:, j] = float('inf')
+    return out
+
+
+def same(diff: Dict[str, float], tol: float) -> bool:
+    """Whether a :func:`compare_dets` result counts as the same detections."""
+    return diff['box'] < tol and diff['score'] < tol and diff['labels'] == 0
+
+
 class FilePredictor:
     """Image file -> detections: a pre-built test pipeline, collate and ``test_step``.
 

@@ -16,6 +16,7 @@ def register_all_modules(init_default_scope: bool = True) -> None:
     mmdet.utils.register_all_modules(init_default_scope=False)
 
     import mmcenternet.datasets  # noqa: F401
+    import mmcenternet.deploy  # noqa: F401  (ONNXRuntimeDetector; onnxruntime loads lazily)
     import mmcenternet.engine  # noqa: F401
     import mmcenternet.evaluation  # noqa: F401
     import mmcenternet.models  # noqa: F401

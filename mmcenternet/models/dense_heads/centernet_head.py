@@ -225,6 +225,13 @@ class CenterNetHead(BaseDenseHead):
         """Activated branch maps -> one ``InstanceData`` per image (the decoder's
         ``instance_keys``: ``bboxes``, ``scores``, ``labels`` and the task's extras)."""
         dets = self.decoder.decode_maps(maps, batch_img_metas)
+        return self.results_from_dets(dets, batch_img_metas, rescale)
+
+    def results_from_dets(self, dets: Dict[str, Tensor], batch_img_metas: List[dict],
+                          rescale: bool) -> InstanceList:
+        """Decoded ``(B, K, ...)`` outputs in input pixels -> one ``InstanceData`` per image:
+        back-mapping (``rescale``), the decoder's ``instance_keys`` and :meth:`postprocess`.
+        Also what the ONNX Runtime detector runs on an exported model's outputs."""
         if rescale:
             dets = self.decoder.to_original(dets, batch_img_metas)
         keys = [k for k in self.decoder.instance_keys if k in dets]

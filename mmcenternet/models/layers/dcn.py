@@ -11,6 +11,11 @@ backward and every part runs on PyTorch's vectorised, multi-threaded CPU kernels
 ``conv_offset.weight``, ``conv_offset.bias``) and the same initialisation, so checkpoints
 load either way. By default it runs mmcv's kernel for CUDA tensors and the PyTorch version
 otherwise.
+
+Export: while ``torch.onnx.export`` traces the model (the TorchScript exporter), the
+operator is emitted as the standard ONNX ``DeformConv`` (opset 19; inputs ``X, W, offset,
+B, mask``, with the same offset layout as mmcv: ``dy`` then ``dx`` per tap), which ONNX
+Runtime runs on CPU (:class:`DeformConvONNX`).
 """
 from typing import Optional, Tuple, Union
 
@@ -148,6 +153,44 @@ def modulated_deform_conv2d_torch(x: Tensor, offset: Tensor, mask: Tensor, weigh
     return out
 
 
+class DeformConvONNX(torch.autograd.Function):
+    """DCNv2 that the TorchScript ONNX exporter emits as one standard ``DeformConv`` node.
+
+    The forward is :func:`modulated_deform_conv2d_torch` (so tracing sees the right values
+    and shapes); ``symbolic`` writes ``DeformConv(X, W, offset, B, mask)`` with the
+    convolution attributes. mmcv's own function exports a custom ``mmcv::`` op instead,
+    which ONNX Runtime lacks. Inference only (no backward).
+    """
+
+    @staticmethod
+    def forward(ctx, x: Tensor, offset: Tensor, mask: Tensor, weight: Tensor, bias: Tensor,
+                stride: Tuple[int, int], padding: Tuple[int, int], dilation: Tuple[int, int],
+                groups: int, deform_groups: int) -> Tensor:
+        return modulated_deform_conv2d_torch(x, offset, mask, weight, bias, stride, padding,
+                                             dilation, groups, deform_groups)
+
+    @staticmethod
+    def symbolic(g, x, offset, mask, weight, bias, stride, padding, dilation, groups,
+                 deform_groups):  # pragma: no cover - called by the exporter
+        kernel = [int(s) for s in weight.type().sizes()[2:]]
+        return g.op('DeformConv', x, weight, offset, bias, mask,
+                    dilations_i=list(dilation), group_i=groups, kernel_shape_i=kernel,
+                    offset_group_i=deform_groups, pads_i=list(padding) * 2,
+                    strides_i=list(stride))
+
+
+def modulated_deform_conv2d_onnx(x: Tensor, offset: Tensor, mask: Tensor, weight: Tensor,
+                                 bias: Optional[Tensor] = None, stride: IntPair = 1,
+                                 padding: IntPair = 0, dilation: IntPair = 1,
+                                 groups: int = 1, deform_groups: int = 1) -> Tensor:
+    """:func:`modulated_deform_conv2d_torch` that exports as ONNX ``DeformConv``
+    (:class:`DeformConvONNX`); a missing bias becomes zeros (ONNX needs a value there)."""
+    if bias is None:
+        bias = weight.new_zeros(weight.shape[0])
+    return DeformConvONNX.apply(x, offset, mask, weight, bias, _pair(stride), _pair(padding),
+                                _pair(dilation), int(groups), int(deform_groups))
+
+
 @MODELS.register_module()
 class DCNv2Fast(ModulatedDeformConv2dPack):
     """``ModulatedDeformConv2dPack`` with a fast pure-PyTorch path for CPU.
@@ -160,7 +203,8 @@ class DCNv2Fast(ModulatedDeformConv2dPack):
             kernel size, stride, padding, dilation, groups, deform_groups, bias).
         impl: ``'auto'`` (default): mmcv's kernel for CUDA inputs, the PyTorch version
             otherwise; ``'torch'``: always PyTorch (e.g. for ``torch.compile`` or export);
-            ``'mmcv'``: always mmcv's kernel.
+            ``'mmcv'``: always mmcv's kernel. While ``torch.onnx.export`` runs, the op
+            is exported as ONNX ``DeformConv`` whatever ``impl`` says.
     """
 
     def __init__(self, *args, impl: str = 'auto', **kwargs) -> None:
@@ -179,7 +223,12 @@ class DCNv2Fast(ModulatedDeformConv2dPack):
         o1, o2, mask = torch.chunk(out, 3, dim=1)
         offset = torch.cat((o1, o2), dim=1)
         mask = torch.sigmoid(mask)
-        conv = modulated_deform_conv2d if self.use_mmcv(x) else modulated_deform_conv2d_torch
+        if torch.onnx.is_in_onnx_export():
+            conv = modulated_deform_conv2d_onnx
+        elif self.use_mmcv(x):
+            conv = modulated_deform_conv2d
+        else:
+            conv = modulated_deform_conv2d_torch
         return conv(x, offset, mask, self.weight, self.bias, self.stride, self.padding,
                     self.dilation, self.groups, self.deform_groups)
 

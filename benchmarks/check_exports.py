@@ -1,0 +1,91 @@
+"""Does every config export to ONNX and run in ONNX Runtime like PyTorch? (random weights)
+
+    python benchmarks/check_exports.py [CONFIG ...] [--size 128]
+
+For each config (default: every config under ``configs/`` but ``_base_``): the model with
+random weights (``randomize_``, then the heatmap and size logits scaled to a spread-out range
+so that scores do not tie), exported twice with ``--dynamic`` (with the decode, and
+``--no-decode``), run by ONNX Runtime at two input sizes. Prints the number of ONNX
+``DeformConv`` nodes, the export time, the max abs difference of the dense maps and the
+paired top-100 detection differences (``compare_dets``) against PyTorch.
+"""
+import argparse
+import glob
+import os.path as osp
+import sys
+import tempfile
+import time
+
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)
+
+
+def spread_logits_(model, x, heatmap_std: float = 1.5, wh_std: float = 4.0) -> None:
+    """Scales the last conv of the heatmap and size branches so that, on ``x``, their raw
+    outputs have these standard deviations (random weights otherwise give near-constant
+    heatmaps whose top-100 is a tie)."""
+    import torch
+    with torch.no_grad():
+        maps = model.bbox_head(model.extract_feat(x))[-1]
+        for name, target in (('heatmap', heatmap_std), ('wh', wh_std)):
+            for branch in model.bbox_head.branches[name]:
+                branch[-1].weight.mul_(target / maps[name].std().clamp(min=1e-6))
+
+
+def check(config: str, size: int, work: str) -> str:
+    """One markdown table row for ``config``."""
+    import onnx
+    import torch
+    from mmengine.config import Config
+
+    from mmcenternet.deploy import export_onnx, load_session
+    from mmcenternet.deploy.verify import compare_with_pytorch
+    from mmcenternet.registry import MODELS
+    from mmcenternet.utils.benchmark import randomize_
+    cfg = Config.fromfile(config)
+    model = MODELS.build(cfg.model)
+    model.init_weights()
+    randomize_(model, 0).eval()
+    gen = torch.Generator().manual_seed(1)
+    inputs = [torch.randn(1, 3, size, size, generator=gen),
+              torch.randn(1, 3, size - 32, size + 32, generator=gen)]
+    spread_logits_(model, inputs[0])
+    reports, seconds, dcn = {}, 0.0, 0
+    for decode in (False, True):
+        out = osp.join(work, f'{decode}.onnx')
+        start = time.perf_counter()
+        export_onnx(model, out, (1, 3, size, size), dynamic=True, cfg=cfg, decode=decode)
+        seconds = time.perf_counter() - start
+        dcn = [n.op_type for n in onnx.load(out).graph.node].count('DeformConv')
+        reports[decode] = compare_with_pytorch(model, load_session(out), inputs)
+    maps = ' / '.join(f'{max(r[k] for r in reports[False]):.1e}' for k in reports[False][0])
+    dets = reports[True]
+    box = max(d['box'] for d in dets)
+    unpaired = sum(d['labels'] for d in dets)
+    total = sum(d['num_ours'] for d in dets)
+    return (f'| `{osp.splitext(osp.basename(config))[0]}` | {dcn} | {seconds:.1f} | {maps} | '
+            f'boxes {box:.1e} px, {unpaired} of {total} unpaired |')
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('configs', nargs='*')
+    parser.add_argument('--size', type=int, default=128, help='input size (Hourglass: x2)')
+    args = parser.parse_args(argv)
+    from mmcenternet.utils import register_all_modules
+    from mmcenternet.utils.benchmark import quiet_logs
+    register_all_modules()
+    configs = args.configs or sorted(
+        p for p in glob.glob(osp.join(ROOT, 'configs', '*', '*.py')) if '_base_' not in p)
+    print('| config | DeformConv | export (s) | maps: max abs diff (per branch) | '
+          'top-100 detections |')
+    print('| --- | ---: | ---: | --- | --- |')
+    with quiet_logs(), tempfile.TemporaryDirectory() as work:
+        for config in configs:
+            size = args.size * 2 if 'hg104' in config else args.size
+            print(check(config, size, work), flush=True)
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,17 @@
+"""Build cases of the deployment modules (issue 13)."""
+from test_deploy.helpers import write_constant_detector
+
+
+def _ort_detector(tmp):
+    return dict(
+        type='ONNXRuntimeDetector', onnx_file=write_constant_detector(tmp / 'm.onnx', 2),
+        bbox_head=dict(type='CenterNetHead', in_channels=8, feat_channels=8,
+                       branches=dict(heatmap=dict(out_channels=2), wh=dict(out_channels=2),
+                                     offset=dict(out_channels=2)),
+                       encoder=dict(type='CTDetEncoder', num_classes=2),
+                       decoder=dict(type='CTDetDecoder')),
+        data_preprocessor=dict(type='mmdet.DetDataPreprocessor', mean=[0., 0., 0.],
+                               std=[1., 1., 1.]))
+
+
+CASES = {('MODELS', 'ONNXRuntimeDetector'): _ort_detector}
