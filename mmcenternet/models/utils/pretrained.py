@@ -37,7 +37,7 @@ from torch import nn
 
 from mmcenternet.registry import WEIGHT_INITIALIZERS
 from mmcenternet.utils.checkpoint import (CheckpointError, CheckpointNotFoundError,
-                                          _mismatch_report, extract_state_dict)
+                                          extract_state_dict, weight_mismatch)
 from mmcenternet.utils.download import load_pretrained_checkpoint
 from .official_ckpt import PRETRAINED_MAPPINGS, ConversionError, map_pretrained_backbone
 
@@ -191,7 +191,7 @@ class PretrainedMapped:
         state, dropped = self._source_state()
         target_state = target.state_dict()
         filled = _fill_num_batches_tracked(state, target_state)
-        report = _mismatch_report(target_state, state)
+        report, _ = weight_mismatch(target_state, state)
         if report:
             raise CheckpointError(
                 f'{self.checkpoint}: the pretrained weights (mapping {self.mapping!r}, prefix '
