@@ -21,10 +21,12 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from .cli import ConfigError
+
 SCALARS = osp.join('vis_data', 'scalars.json')
 
 
-class LogError(ValueError):
+class LogError(ConfigError):
     """A log that cannot be read, or a key / axis it does not have (one-line message)."""
 
 

@@ -39,26 +39,22 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    from mmcenternet.utils.cli import ConfigError
-    from mmcenternet.utils.log_analysis import LogError, load_log, plot_curves, train_time
-    try:
-        logs = [load_log(path) for path in args.logs]
-        if args.task == 'cal_train_time':
-            for log in logs:
-                t = train_time(log)
-                unit = 'epoch' if log.by_epoch else 'block of 1000 iterations'
-                print(f'-----Analyze train time of {log.name}-----')
-                print(f'slowest {unit} {t.slowest}, average time is '
-                      f'{t.epoch_times[t.slowest]:.4f} s/iter')
-                print(f'fastest {unit} {t.fastest}, average time is '
-                      f'{t.epoch_times[t.fastest]:.4f} s/iter')
-                print(f'time std over {unit}s is {t.std:.4f}')
-                print(f'average iter time: {t.mean:.4f} s/iter')
-            return logs
-        fig = plot_curves(logs, args.keys, args.out, args.x_axis, args.title, args.legend,
-                          args.style)
-    except LogError as err:
-        raise ConfigError(str(err)) from err
+    from mmcenternet.utils.log_analysis import load_log, plot_curves, train_time
+    logs = [load_log(path) for path in args.logs]
+    if args.task == 'cal_train_time':
+        for log in logs:
+            t = train_time(log)
+            unit = 'epoch' if log.by_epoch else 'block of 1000 iterations'
+            print(f'-----Analyze train time of {log.name}-----')
+            print(f'slowest {unit} {t.slowest}, average time is '
+                  f'{t.epoch_times[t.slowest]:.4f} s/iter')
+            print(f'fastest {unit} {t.fastest}, average time is '
+                  f'{t.epoch_times[t.fastest]:.4f} s/iter')
+            print(f'time std over {unit}s is {t.std:.4f}')
+            print(f'average iter time: {t.mean:.4f} s/iter')
+        return logs
+    fig = plot_curves(logs, args.keys, args.out, args.x_axis, args.title, args.legend,
+                      args.style)
     if args.out:
         print(f'plot -> {args.out}')
     else:

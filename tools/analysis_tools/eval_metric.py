@@ -1,0 +1,56 @@
+"""Evaluate a ``tools/test.py --out results.pkl`` dump again, without running the model.
+
+    python tools/analysis_tools/eval_metric.py CONFIG results.pkl [--eval bbox]
+
+The config's ``test_evaluator`` (or the metrics named by ``--eval``, checked as in
+``tools/test.py``) scores the dump against the test dataset's kept ground truth, exactly as
+``tools/test.py`` did. mmdet's ``eval_metric.py`` also runs on our configs but scores against
+the raw annotation file.
+"""
+import argparse
+
+
+def parse_args(argv=None):
+    from mmengine.config import DictAction
+    parser = argparse.ArgumentParser(description='Evaluate a results pickle')
+    parser.add_argument('config', help='the config the results were made with')
+    parser.add_argument('pkl_results', help='tools/test.py --out file')
+    parser.add_argument('--eval', nargs='+', metavar='METRIC',
+                        help='metrics to compute (default: the config\'s test_evaluator)')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override config settings')
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    from mmengine.evaluator import Evaluator
+
+    from mmcenternet.evaluation.offline import build_test_dataset, load_results
+    from mmcenternet.utils import register_all_modules
+    from mmcenternet.utils.cli import load_config, validate_cfg_options
+    from mmcenternet.utils.eval_options import apply_eval_option
+    register_all_modules(init_default_scope=True)
+    cfg = load_config(args.config)
+    if args.cfg_options:
+        validate_cfg_options(cfg, args.cfg_options)
+        cfg.merge_from_dict(args.cfg_options)
+    if args.eval:
+        apply_eval_option(cfg, args.eval, args.config)
+    results = load_results(args.pkl_results)
+    dataset = build_test_dataset(cfg)
+    evaluator = Evaluator(cfg.test_evaluator)
+    evaluator.dataset_meta = dataset.metainfo
+    for metric in evaluator.metrics:  # the kept ground truth, as tools/test.py
+        if callable(getattr(metric, 'bind_dataset', None)):
+            metric.bind_dataset(dataset)
+    metrics = evaluator.offline_evaluate(results)
+    for name, value in metrics.items():
+        print(f'{name}: {value}')
+    return metrics
+
+
+if __name__ == '__main__':
+    from mmcenternet.utils.cli import friendly_errors
+    with friendly_errors():
+        main()
