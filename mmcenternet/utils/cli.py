@@ -332,6 +332,9 @@ class friendly_errors(contextlib.ContextDecorator):  # noqa: N801
     def __exit__(self, exc_type, exc, tb) -> bool:
         if exc is None or not _known_error(exc):
             return False
+        progress = sys.modules.get('mmcenternet.utils.progress')
+        if progress is not None:  # end an open progress bar's line first
+            progress.close_bars()
         debug = os.environ.get('MMCN_DEBUG', '') not in ('', '0')
         if debug:
             traceback.print_exception(exc_type, exc, tb, file=sys.stderr)

@@ -34,3 +34,11 @@ def track(iterable: Iterable[T], total: Optional[int] = None, desc: str = '',
         total = len(iterable)
     yield from tqdm(iterable, total=total, desc=desc, unit=unit, dynamic_ncols=True,
                     disable=not progress_enabled(), mininterval=0.5)
+
+
+def close_bars() -> None:
+    """Closes every open bar (ends its line), so that an error printed next starts on a
+    line of its own (``friendly_errors`` calls this)."""
+    from tqdm import tqdm
+    for bar in list(getattr(tqdm, '_instances', [])):
+        bar.close()
