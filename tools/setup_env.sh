@@ -76,7 +76,8 @@ if ! $VENV/bin/python -c "import torch" 2>/dev/null; then
   # shellcheck disable=SC2046
   $PIP install -q $(torch_pip_args)
 fi
-# mmcv's build runs with --no-build-isolation: it uses the venv's torch and build tools.
+# mmcv's build and the editable install run with --no-build-isolation: they use the venv's
+# torch and build tools (requirements/build.txt says why setuptools is bounded).
 # mmengine (and so opencv-python) first: mmcv's setup.py adds opencv-python-headless to its
 # requirements when no cv2 is importable at build time, a second OpenCV wheel.
 $PIP install -q -r requirements/build.txt mmengine==0.10.7
