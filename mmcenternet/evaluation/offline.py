@@ -126,8 +126,8 @@ def confusion_matrix(dataset, results: Sequence[dict], score_thr: float = 0.3,
     for every non-ignored ground-truth box it overlaps by ``tp_iou_thr`` or more (and a
     ground-truth box matched by no prediction of its class counts once in
     ``[gt class, background]``); a prediction overlapping no ground-truth box counts in
-    ``[background, its class]``. No NMS here (CenterNet's peaks replace it; mmdet's tool
-    applies one, ``--nms-iou-thr``).
+    ``[background, its class]``. No NMS (CenterNet's peaks replace it; mmdet's tool has an
+    optional one, ``--nms-iou-thr``, off by default).
     """
     from mmdet.evaluation import bbox_overlaps
 

@@ -174,3 +174,31 @@ def test_predictor_batches_match_single_images(toy_model):
     for a, b in zip(batched, single):
         torch.testing.assert_close(a.pred_instances.bboxes, b.pred_instances.bboxes)
         torch.testing.assert_close(a.pred_instances.scores, b.pred_instances.scores)
+
+
+def test_a_task_field_is_drawn_and_written_without_demo_changes(toy_model, monkeypatch):
+    """A task that lands later registers a drawer for its result field: the demos' drawing
+    calls it and their JSON records carry the field (the demos know no task)."""
+    from mmcenternet.apis import Predictor, init_detector
+    from mmcenternet.visualization import visualizer as vis_module
+    tmp, cfg, ckpt = toy_model
+    calls = []
+
+    def draw_centers(visualizer, instances):
+        calls.append(instances.my_points.shape)
+        visualizer.draw_points(instances.my_points.reshape(-1, 2), colors='lime', sizes=[40])
+
+    monkeypatch.setitem(vis_module.INSTANCE_DRAWERS, 'my_points', draw_centers)
+    predictor = Predictor(init_detector(cfg, ckpt), score_thr=0.0)
+    img = tmp / 'toy' / 'val' / '000001.png'
+    sample = predictor.predict([str(img)])[0]
+    boxes = sample.pred_instances.bboxes
+    sample.pred_instances.my_points = ((boxes[:, :2] + boxes[:, 2:]) / 2)[:, None]
+    image = cv2.imread(str(img))[..., ::-1].copy()
+    plain = predictor.draw(image, sample)
+    assert calls == [(100, 1, 2)]
+    del sample.pred_instances.my_points
+    without = predictor.draw(image, sample)
+    assert np.abs(plain.astype(int) - without).max() > 50  # the points were drawn
+    sample.pred_instances.my_points = torch.zeros(100, 1, 2)
+    assert predictor.record(sample)['my_points'] == [[[0.0, 0.0]]] * 100

@@ -6,8 +6,8 @@
 Writes ``OUT_DIR/confusion_matrix.png`` (row-normalised, percent) and
 ``OUT_DIR/confusion_matrix.csv`` (counts; rows: ground truth, columns: prediction, the last
 of each is background). The counting rule is mmdet's tool's
-(``mmcenternet.evaluation.offline.confusion_matrix``), without its NMS: CenterNet's peak
-extraction replaces it.
+(``mmcenternet.evaluation.offline.confusion_matrix``), without its optional NMS: CenterNet's
+peak extraction replaces it.
 """
 import argparse
 import os
