@@ -16,7 +16,7 @@ from typing import List, Optional, Tuple
 
 import mmcv
 
-from mmcenternet.apis import add_predictor_arguments, predictor_from_args, write_predictions
+from mmcenternet.apis import add_predictor_arguments, predictor_from_args
 
 #: Extensions read as images (OpenCV decodes all of them).
 IMG_EXTS = ('.jpg', '.jpeg', '.png', '.bmp', '.webp', '.tif', '.tiff')
@@ -79,9 +79,7 @@ def main(argv=None):
             lines.append(f'{path}: {predictor.num_drawn(sample)} instances above '
                          f'{args.score_thr} -> {out_file}')
     print('\n'.join(lines))
-    if args.pred_out:
-        write_predictions(args.pred_out, records, predictor.classes)
-        print(f'predictions of {len(records)} images -> {args.pred_out}')
+    predictor.save_records(args.pred_out, records, 'images')
     return written
 
 

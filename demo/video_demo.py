@@ -9,7 +9,7 @@ codec, ``.avi`` / ``.mkv`` with ``MJPG`` (both in OpenCV's wheels).
 """
 import argparse
 
-from mmcenternet.apis import add_predictor_arguments, predictor_from_args, write_predictions
+from mmcenternet.apis import add_predictor_arguments, predictor_from_args
 from mmcenternet.apis.video import frames_of, open_capture, open_writer, video_info
 
 
@@ -55,9 +55,7 @@ def main(argv=None):
     if frames == 0:
         raise ConfigError(f'{args.video}: no frame could be read')
     print(f'{frames} frames' + (f' -> {args.out}' if args.out else ''))
-    if args.pred_out:
-        write_predictions(args.pred_out, records, predictor.classes)
-        print(f'predictions of {frames} frames -> {args.pred_out}')
+    predictor.save_records(args.pred_out, records, 'frames')
     return frames
 
 

@@ -14,7 +14,7 @@ import argparse
 import os
 import os.path as osp
 
-from mmcenternet.apis import add_predictor_arguments, predictor_from_args, write_predictions
+from mmcenternet.apis import add_predictor_arguments, predictor_from_args
 from mmcenternet.apis.video import (FrameRate, draw_frame_rate, frames_of, open_capture,
                                     open_writer, video_info)
 
@@ -72,8 +72,7 @@ def main(argv=None):
         if not args.no_show:
             cv2.destroyAllWindows()
     print(f'{frames} frames')
-    if args.pred_out:
-        write_predictions(args.pred_out, records, predictor.classes)
+    predictor.save_records(args.pred_out, records, 'frames')
     return frames
 
 

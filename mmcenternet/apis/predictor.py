@@ -100,6 +100,12 @@ class Predictor:
                                   for i in out['labels']]
         return out
 
+    def save_records(self, path: Optional[str], records: List[dict], unit: str) -> None:
+        """Writes the records (:func:`write_predictions`) when ``path`` is given."""
+        if path:
+            write_predictions(path, records, self.classes)
+            print(f'predictions of {len(records)} {unit} -> {path}')
+
 
 def write_predictions(path: str, records: List[dict], classes: Sequence[str]) -> None:
     """Writes ``{"classes": [...], "predictions": [record, ...]}`` to a JSON file."""

@@ -59,19 +59,13 @@ def main(argv=None):
     import numpy as np
     from mmdet.registry import VISUALIZERS
 
-    from mmcenternet.evaluation.offline import build_test_dataset, load_results, rank_images
-    from mmcenternet.utils import register_all_modules
-    from mmcenternet.utils.cli import ConfigError, load_config, validate_cfg_options
+    from mmcenternet.evaluation.offline import analysis_inputs, rank_images
+    from mmcenternet.utils.cli import ConfigError
     from mmcenternet.utils.progress import track
-    register_all_modules(init_default_scope=True)
     if args.topk < 1:
         raise ConfigError(f'--topk must be >= 1, got {args.topk}')
-    cfg = load_config(args.config)
-    if args.cfg_options:
-        validate_cfg_options(cfg, args.cfg_options)
-        cfg.merge_from_dict(args.cfg_options)
-    results = load_results(args.prediction_path)
-    dataset = build_test_dataset(cfg)
+    cfg, dataset, results = analysis_inputs(args.config, args.cfg_options,
+                                            args.prediction_path)
     iou_thrs = args.iou_thrs or list(np.round(np.linspace(0.5, 0.95, 10), 2))
     ranked = rank_images(dataset, results, iou_thrs, path=args.prediction_path)
     os.makedirs(args.show_dir, exist_ok=True)

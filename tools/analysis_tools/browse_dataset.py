@@ -12,7 +12,7 @@ import numpy as np
 from mmengine.config import DictAction
 
 from mmcenternet.utils import register_all_modules
-from mmcenternet.utils.cli import friendly_errors, load_config, validate_cfg_options
+from mmcenternet.utils.cli import friendly_errors, load_config
 
 
 def parse_args(argv=None):
@@ -52,10 +52,7 @@ def build_encoder(cfg):
 def main(argv=None):
     args = parse_args(argv)
     register_all_modules(init_default_scope=True)
-    cfg = load_config(args.config)
-    if args.cfg_options:
-        validate_cfg_options(cfg, args.cfg_options)
-        cfg.merge_from_dict(args.cfg_options)
+    cfg = load_config(args.config, args.cfg_options)
     from mmdet.registry import VISUALIZERS
 
     from mmcenternet.registry import DATASETS

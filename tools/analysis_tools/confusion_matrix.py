@@ -32,17 +32,10 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    from mmcenternet.evaluation.offline import (build_test_dataset, confusion_matrix,
-                                                load_results, plot_confusion_matrix)
-    from mmcenternet.utils import register_all_modules
-    from mmcenternet.utils.cli import load_config, validate_cfg_options
-    register_all_modules(init_default_scope=True)
-    cfg = load_config(args.config)
-    if args.cfg_options:
-        validate_cfg_options(cfg, args.cfg_options)
-        cfg.merge_from_dict(args.cfg_options)
-    results = load_results(args.prediction_path)
-    dataset = build_test_dataset(cfg)
+    from mmcenternet.evaluation.offline import (analysis_inputs, confusion_matrix,
+                                                plot_confusion_matrix)
+    _, dataset, results = analysis_inputs(args.config, args.cfg_options,
+                                          args.prediction_path)
     matrix = confusion_matrix(dataset, results, args.score_thr, args.tp_iou_thr,
                               args.prediction_path)
     classes = list(dataset.metainfo['classes'])

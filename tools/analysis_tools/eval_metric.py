@@ -26,19 +26,11 @@ def main(argv=None):
     args = parse_args(argv)
     from mmengine.evaluator import Evaluator
 
-    from mmcenternet.evaluation.offline import build_test_dataset, load_results
-    from mmcenternet.utils import register_all_modules
-    from mmcenternet.utils.cli import load_config, validate_cfg_options
+    from mmcenternet.evaluation.offline import analysis_inputs
     from mmcenternet.utils.eval_options import apply_eval_option
-    register_all_modules(init_default_scope=True)
-    cfg = load_config(args.config)
-    if args.cfg_options:
-        validate_cfg_options(cfg, args.cfg_options)
-        cfg.merge_from_dict(args.cfg_options)
+    cfg, dataset, results = analysis_inputs(args.config, args.cfg_options, args.pkl_results)
     if args.eval:
         apply_eval_option(cfg, args.eval, args.config)
-    results = load_results(args.pkl_results)
-    dataset = build_test_dataset(cfg)
     evaluator = Evaluator(cfg.test_evaluator)
     evaluator.dataset_meta = dataset.metainfo
     for metric in evaluator.metrics:  # the kept ground truth, as tools/test.py
