@@ -24,7 +24,6 @@ from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
-import torch
 from torch import Tensor, nn
 
 #: Data-sample fields that hold heatmaps, by side.
