@@ -56,6 +56,7 @@ def assert_same_boxes(converted, source, atol):
 
 def test_images2coco(toy, capsys, monkeypatch, tmp_path):
     root, img_dir, coco = toy
+    monkeypatch.setenv('MMCN_NO_PROGRESS', '0')
     out = tmp_path / 'images.json'
     code, stdout, err = run_main('tools/dataset_converters/images2coco.py',
                                  [img_dir, root / 'classes.txt', out], capsys, monkeypatch)

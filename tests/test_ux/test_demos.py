@@ -61,6 +61,7 @@ def toy_video(toy_model):
 def test_image_demo_batches_a_folder_and_writes_json(toy_model, score_thr, capsys,
                                                      monkeypatch, tmp_path):
     _, cfg, ckpt = toy_model
+    monkeypatch.setenv('MMCN_NO_PROGRESS', '0')
     folder = toy_model[0] / 'toy' / 'val'
     out, pred = tmp_path / 'out', tmp_path / 'preds.json'
     code, stdout, err = run_main('demo/image_demo.py', [folder, cfg, ckpt, '--out-dir', out,
@@ -106,6 +107,7 @@ def test_image_demo_show_and_heatmap(toy_model, score_thr, capsys, monkeypatch, 
 
 def test_video_demo_frames_and_boxes(toy_model, toy_video, capsys, monkeypatch, tmp_path):
     _, cfg, ckpt = toy_model
+    monkeypatch.setenv('MMCN_NO_PROGRESS', '0')
     out, pred = tmp_path / 'out.avi', tmp_path / 'video.json'
     code, stdout, err = run_main('demo/video_demo.py', [toy_video, cfg, ckpt, '--out', out,
                                                         '--pred-out', pred, '--show-heatmap'],
@@ -202,3 +204,12 @@ def test_a_task_field_is_drawn_and_written_without_demo_changes(toy_model, monke
     assert np.abs(plain.astype(int) - without).max() > 50  # the points were drawn
     sample.pred_instances.my_points = torch.zeros(100, 1, 2)
     assert predictor.record(sample)['my_points'] == [[[0.0, 0.0]]] * 100
+
+
+def test_progress_bars_can_be_turned_off(toy_model, capsys, monkeypatch, tmp_path):
+    _, cfg, ckpt = toy_model
+    img = toy_model[0] / 'toy' / 'val' / '000001.png'
+    monkeypatch.setenv('MMCN_NO_PROGRESS', '1')
+    code, _, err = run_main('demo/image_demo.py', [img, cfg, ckpt, '--out-dir', tmp_path],
+                            capsys, monkeypatch)
+    assert code == 0 and 'demo:' not in err and '1/1' not in err

@@ -85,6 +85,7 @@ def test_heatmap_needs_a_centernet_head():
 
 def test_browse_dataset_draws_encoder_targets(toy_model, capsys, monkeypatch, tmp_path):
     _, cfg, _ = toy_model
+    monkeypatch.setenv('MMCN_NO_PROGRESS', '0')
     outs = {}
     for extra in ([], ['--show-heatmap']):
         out = tmp_path / f'vis{len(extra)}'
@@ -108,7 +109,9 @@ def test_test_tool_show_heatmap(toy_model, tmp_path, capsys, monkeypatch):
         code, _, err = run_main('tools/test.py', [cfg, ckpt, '--show-dir', show, '--work-dir',
                                                   tmp_path / 'work', '--out', out, *extra,
                                                   '--cfg-options',
-                                                  'test_dataloader.dataset.indices=2'],
+                                                  'test_dataloader.dataset.indices=2',
+                                                  # a visualizer of its own in this process
+                                                  f'visualizer.name=ux-show-{len(extra)}'],
                                 capsys, monkeypatch)
         assert code == 0, err[-2000:]
         assert sorted(os.listdir(show)) == ['000000.png', '000001.png']
