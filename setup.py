@@ -64,7 +64,8 @@ if __name__ == '__main__':
         packages=find_packages(exclude=('configs', 'tools', 'demo', 'tests', 'benchmarks')),
         include_package_data=True,
         package_data={'mmcenternet': ['.mim/configs/**/*', '.mim/tools/**/*', '.mim/demo/*']},
-        python_requires='>=3.8',
+        # torch 2.13 wheels need 3.10; numpy>=1.26 has wheels there (1.26 up to 3.12, 2.x after)
+        python_requires='>=3.10',
         license='Apache License 2.0',
         install_requires=parse_requirements('requirements/runtime.txt'),
         extras_require={
@@ -72,5 +73,6 @@ if __name__ == '__main__':
             parse_requirements('requirements/deploy.txt'),
             'deploy': parse_requirements('requirements/deploy.txt'),
             'mim': parse_requirements('requirements/mminstall.txt'),
+            'tensorboard': ['tensorboard'],  # the optional TensorboardVisBackend
         },
         zip_safe=False)

@@ -2,8 +2,9 @@
 
 Builds our ``centernet_r18-dcnv2_8xb16-crop512-140e_coco`` model and mmdet's config of the
 same name (from the installed mmdet package) in one process, copies mmdet's weights into
-ours (:func:`mmdet_to_ours`), checks that both give the same detections, then times both
-side by side (alternating runs, medians) and prints ours/mmdet ratios for:
+ours (:func:`copy_mmdet_weights`: the mapping of ``tools/model_converters/mmdet2mmcn.py``),
+checks that both give the same detections, then times both side by side (alternating runs,
+medians) and prints ours/mmdet ratios for:
 
 * target generation (``--batch-size`` images x ``--num-objects`` objects): mmdet's
   ``CenterNetHead.get_targets`` vs our ``CTDetEncoder.encode``;
@@ -29,7 +30,6 @@ import argparse
 import copy
 import json
 import os.path as osp
-import re
 import sys
 import tempfile
 from typing import Dict, List, Optional, Tuple
@@ -45,6 +45,7 @@ if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
 from mmcenternet.models.utils import optimize_for_inference  # noqa: E402
+from mmcenternet.models.utils.mmdet_ckpt import convert_mmdet_state_dict  # noqa: E402
 from mmcenternet.utils import register_all_modules  # noqa: E402
 from mmcenternet.utils.benchmark import (DenseNet, FilePredictor, compare_dets,  # noqa: E402
                                          quiet_logs, randomize_, same, synthetic_gt,
@@ -112,56 +113,10 @@ def build_models(cfg: Config, mmdet_cfg: Config) -> Tuple[nn.Module, nn.Module]:
 
 
 # ------------------------------------------------------------------ weights mmdet -> ours
-_NECK_KEY = re.compile(r'^neck\.deconv_layers\.(\d+)\.(conv|bn)\.(.+)$')
-_HEAD_KEY = re.compile(r'^bbox_head\.(heatmap|wh|offset)_head\.(\d+)\.(.+)$')
-
-
-def map_mmdet_key(key: str) -> str:
-    """One mmdet CenterNet (R18/R101 ``CTResNetNeck``) state-dict key -> ours.
-
-    * ``backbone.*``: unchanged (both use mmdet's ``ResNet``).
-    * ``neck.deconv_layers.{2i}.{conv,bn}.*`` (3x3 DCN ``ConvModule`` of stage ``i``) ->
-      ``neck.layers.{6i, 6i+1}.*``; ``neck.deconv_layers.{2i+1}.{conv,bn}.*`` (4x4
-      transposed conv) -> ``neck.layers.{6i+3, 6i+4}.*``.
-    * ``bbox_head.{heatmap,wh,offset}_head.{j}.*`` ->
-      ``bbox_head.branches.{heatmap,wh,offset}.0.{j}.*``.
-
-    Raises:
-        KeyError: For a key outside this layout.
-    """
-    if key.startswith('backbone.'):
-        return key
-    match = _NECK_KEY.match(key)
-    if match:
-        index, kind, rest = int(match.group(1)), match.group(2), match.group(3)
-        stage, upsample = divmod(index, 2)
-        pos = 6 * stage + 3 * upsample + (1 if kind == 'bn' else 0)
-        return f'neck.layers.{pos}.{rest}'
-    match = _HEAD_KEY.match(key)
-    if match:
-        return f'bbox_head.branches.{match.group(1)}.0.{match.group(2)}.{match.group(3)}'
-    raise KeyError(f'no mmcenternet counterpart for mmdet key {key!r}')
-
-
-def mmdet_to_ours(state: Dict[str, Tensor]) -> Dict[str, Tensor]:
-    """mmdet CenterNet (ResNet + ``CTResNetNeck`` + ``CenterNetHead``) weights -> ours.
-
-    mmdet's DCN sits in a ``ConvModule`` with BN and has no bias; ours (official layout)
-    has one, which gets zeros. The result loads into our model with ``strict=True``.
-    """
-    out = {map_mmdet_key(k): v for k, v in state.items()}
-    for key in list(out):
-        match = re.match(r'^neck\.layers\.(\d+)\.conv_offset\.weight$', key)
-        if match:
-            weight = out[f'neck.layers.{match.group(1)}.weight']
-            out.setdefault(f'neck.layers.{match.group(1)}.bias',
-                           weight.new_zeros(weight.shape[0]))
-    return out
-
-
 def copy_mmdet_weights(theirs: nn.Module, ours: nn.Module) -> None:
-    """Loads mmdet's weights into our model (strict)."""
-    ours.load_state_dict(mmdet_to_ours(theirs.state_dict()), strict=True)
+    """Loads mmdet's weights into our model (strict), mapped as
+    ``tools/model_converters/mmdet2mmcn.py`` does (``models/utils/mmdet_ckpt.py``)."""
+    ours.load_state_dict(convert_mmdet_state_dict(theirs.state_dict()), strict=True)
 
 
 # ------------------------------------------------------------------ outputs

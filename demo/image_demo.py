@@ -2,10 +2,13 @@
 
     python demo/image_demo.py IMG_OR_DIR CONFIG CHECKPOINT --out-dir outputs/demo
     python demo/image_demo.py IMG_OR_DIR CONFIG model.onnx --backend onnxruntime
+    python demo/image_demo.py data/toy/val CONFIG CKPT --batch-size 8 --pred-out preds.json
+    python demo/image_demo.py IMG CONFIG CKPT --show --show-heatmap
 
 Each output keeps its input's file name (``x.png`` and ``x.jpg`` give two files). Files of a
 folder that are not images (by extension, see ``IMG_EXTS``) are skipped and counted; a folder
-without images is an error.
+without images is an error. The drawing is the config's visualizer (``CenterNetVisualizer``):
+boxes, and whatever else the task predicts (keypoints, 3D boxes, landmarks).
 """
 import argparse
 import os
@@ -14,8 +17,7 @@ from typing import List, Optional, Tuple
 
 import mmcv
 
-from mmcenternet.apis import inference_detector
-from mmcenternet.deploy.backend import add_backend_argument, init_backend_detector
+from mmcenternet.apis import add_predictor_arguments, predictor_from_args
 
 #: Extensions read as images (OpenCV decodes all of them).
 IMG_EXTS = ('.jpg', '.jpeg', '.png', '.bmp', '.webp', '.tif', '.tiff')
@@ -24,15 +26,13 @@ IMG_EXTS = ('.jpg', '.jpeg', '.png', '.bmp', '.webp', '.tif', '.tiff')
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description='CenterNet image demo')
     parser.add_argument('inputs', help='an image file or a folder of images')
-    parser.add_argument('config', help='config file')
-    parser.add_argument('checkpoint', help='checkpoint file')
+    add_predictor_arguments(parser)
     parser.add_argument('--out-dir', default='outputs/demo', help='where to write images')
-    parser.add_argument('--device', default='cpu', help='cpu or cuda:0')
-    parser.add_argument('--score-thr', type=float, default=0.3, help='box score threshold')
     parser.add_argument('--max-images', type=int, default=None, help='first N images only')
-    from mmcenternet.utils.launch import add_strict_load_argument
-    add_strict_load_argument(parser)
-    add_backend_argument(parser)
+    parser.add_argument('--batch-size', type=int, default=1, help='images per forward')
+    parser.add_argument('--show', action='store_true', help='show each image in a window')
+    parser.add_argument('--wait-time', type=float, default=0,
+                        help='seconds each window stays (0: until a key is pressed)')
     return parser.parse_args(argv)
 
 
@@ -59,26 +59,28 @@ def list_images(path: str, limit: Optional[int] = None) -> Tuple[List[str], List
 
 def main(argv=None):
     args = parse_args(argv)
-    from mmdet.registry import VISUALIZERS
+    from mmcenternet.utils.progress import track
     images, skipped = list_images(args.inputs, args.max_images)
     if skipped:
         print(f'skipped {len(skipped)} files that are not images ({", ".join(IMG_EXTS)}): '
               f'{", ".join(skipped[:10])}' + (', ...' if len(skipped) > 10 else ''))
-    model = init_backend_detector(args.config, args.checkpoint, args.backend, args.device,
-                                  strict=not args.no_strict_load)
-    visualizer = VISUALIZERS.build(model.cfg.visualizer)
-    visualizer.dataset_meta = model.dataset_meta
+    predictor = predictor_from_args(args, batch_size=args.batch_size)
     os.makedirs(args.out_dir, exist_ok=True)
-    written = []
-    for path in images:
-        result = inference_detector(model, path)
-        image = mmcv.imread(path, channel_order='rgb')
-        out_file = osp.join(args.out_dir, osp.basename(path))  # unique within a folder
-        visualizer.add_datasample(osp.basename(path), image, result, draw_gt=False,
-                                  pred_score_thr=args.score_thr, show=False, out_file=out_file)
-        written.append(out_file)
-        n = int((result.pred_instances.scores > args.score_thr).sum())
-        print(f'{path}: {n} boxes above {args.score_thr} -> {out_file}')
+    written, records = [], []
+    batches = [images[i:i + args.batch_size] for i in range(0, len(images), args.batch_size)]
+    lines = []
+    for batch in track(batches, desc='demo', unit='batch'):
+        for path, sample in zip(batch, predictor.predict(batch)):
+            image = mmcv.imread(path, channel_order='rgb')
+            out_file = osp.join(args.out_dir, osp.basename(path))  # unique within a folder
+            predictor.draw(image, sample, name=osp.basename(path), show=args.show,
+                           wait_time=args.wait_time, out_file=out_file)
+            written.append(out_file)
+            records.append(predictor.record(sample, img_path=path))
+            lines.append(f'{path}: {predictor.num_drawn(sample)} instances above '
+                         f'{args.score_thr} -> {out_file}')
+    print('\n'.join(lines))
+    predictor.save_records(args.pred_out, records, 'images')
     return written
 
 

@@ -32,3 +32,17 @@ def _no_pretrained_downloads():
         os.environ.pop(SKIP_PRETRAINED_ENV, None)
     else:
         os.environ[SKIP_PRETRAINED_ENV] = saved
+
+
+@pytest.fixture(scope='session', autouse=True)
+def _no_progress_bars():
+    """No progress bars in the tools' output (tests read stderr); tests of the bars turn
+    them on with ``monkeypatch.setenv('MMCN_NO_PROGRESS', '0')``."""
+    from mmcenternet.utils.progress import NO_PROGRESS_ENV
+    saved = os.environ.get(NO_PROGRESS_ENV)
+    os.environ[NO_PROGRESS_ENV] = '1'
+    yield
+    if saved is None:
+        os.environ.pop(NO_PROGRESS_ENV, None)
+    else:
+        os.environ[NO_PROGRESS_ENV] = saved

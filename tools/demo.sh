@@ -21,4 +21,9 @@ else
 fi
 $PY tools/test.py "$CONFIG" "$CKPT" --eval bbox --work-dir "$WORK/test"
 $PY demo/image_demo.py data/toy/val "$CONFIG" "$CKPT" --out-dir outputs/demo --max-images 8
-echo "[demo] images with predicted boxes: outputs/demo/"
+$PY demo/image_demo.py data/toy/val "$CONFIG" "$CKPT" --out-dir outputs/demo/heatmap \
+  --max-images 8 --show-heatmap
+$PY tools/analysis_tools/analyze_logs.py plot_curve "$WORK" --keys coco/bbox_mAP_50 \
+  coco/bbox_mAP --title "$(basename "$CONFIG" .py)" --out outputs/demo/ap_per_epoch.png
+echo "[demo] images with predicted boxes: outputs/demo/ (with the predicted heatmap:"
+echo "       outputs/demo/heatmap/); AP per epoch: outputs/demo/ap_per_epoch.png"

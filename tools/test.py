@@ -27,6 +27,9 @@ def parse_args(argv=None):
     parser.add_argument('--show', action='store_true', help='show prediction results')
     parser.add_argument('--show-dir', help='directory where painted images will be saved')
     parser.add_argument('--wait-time', type=float, default=2, help='the interval of show (s)')
+    parser.add_argument('--show-heatmap', action='store_true',
+                        help='with --show / --show-dir: draw the predicted class heatmap '
+                        'under the boxes')
     parser.add_argument('--tta', action='store_true',
                         help='test-time augmentation as in the config\'s tta_model / '
                         'tta_pipeline (flip, multi-scale)')
@@ -46,6 +49,12 @@ def enable_visualization(cfg, args) -> None:
         hook['wait_time'] = args.wait_time
     if args.show_dir:
         hook['test_out_dir'] = osp.abspath(args.show_dir)
+    if args.show_heatmap:
+        if args.tta:
+            raise ConfigError('--show-heatmap cannot be used with --tta (the merged '
+                              'views have no single heatmap)')
+        hook['type'] = 'CenterNetVisualizationHook'  # mmdet's hook + the heatmap
+        hook['show_heatmap'] = True
 
 
 def enable_tta(cfg, config_path: str) -> None:
@@ -80,6 +89,8 @@ def build_cfg(args) -> Config:
     if args.eval:
         apply_eval_option(cfg, args.eval, args.config)
     cfg.load_from = args.checkpoint
+    if args.show_heatmap and not (args.show or args.show_dir):
+        raise ConfigError('--show-heatmap needs --show or --show-dir')
     if args.show or args.show_dir:
         enable_visualization(cfg, args)
     if args.tta:

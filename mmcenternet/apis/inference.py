@@ -1,8 +1,10 @@
 """Model loading and inference for demos and scripts (thin layer over ``mmdet.apis``)."""
+import copy
 import warnings
-from typing import Optional, Sequence, Union
+from typing import List, Optional, Sequence, Union
 
 import numpy as np
+import torch
 from mmdet.apis import inference_detector as _mmdet_inference
 from mmdet.apis import init_detector as _mmdet_init
 from torch import nn
@@ -64,3 +66,53 @@ def init_detector(config, checkpoint: Optional[str] = None, device: str = 'cpu',
 def inference_detector(model: nn.Module, imgs: Union[str, np.ndarray, Sequence]):
     """Runs the model's test pipeline and forward on image paths or BGR arrays."""
     return _mmdet_inference(model, imgs)
+
+
+def build_test_pipeline(model: nn.Module, from_array: bool = False):
+    """The config's test pipeline (``Compose``), reading arrays instead of files if asked.
+
+    As in ``mmdet.apis.inference_detector``: the first transform (the image loader) becomes
+    ``mmdet.LoadImageFromNDArray`` for BGR arrays (video frames, camera images).
+    """
+    from mmcv.transforms import Compose
+    from mmdet.utils import get_test_pipeline_cfg
+    pipeline = copy.deepcopy(get_test_pipeline_cfg(model.cfg))
+    if from_array:
+        pipeline[0].type = 'mmdet.LoadImageFromNDArray'
+    return Compose(pipeline)
+
+
+def inference_batch(model: nn.Module, imgs: Sequence[Union[str, np.ndarray]],
+                    batch_size: int = 1, pipelines: Optional[dict] = None) -> List:
+    """Runs the model on image paths and/or BGR arrays, ``batch_size`` images per forward.
+
+    ``inference_detector`` (mmdet) runs one image per forward; this collates up to
+    ``batch_size`` images into one ``test_step`` (the data preprocessor pads them to a
+    common size at the bottom / right, which leaves the test-time affine unchanged).
+
+    Args:
+        model: A detector from :func:`init_detector`.
+        imgs: Image paths and/or BGR ``uint8`` arrays.
+        batch_size: Images per forward.
+        pipelines: A cache ``{from_array: Compose}`` reused across calls (filled here).
+
+    Returns:
+        One ``DetDataSample`` per image, in order.
+    """
+    if batch_size < 1:
+        raise ValueError(f'batch_size must be >= 1, got {batch_size}')
+    pipelines = {} if pipelines is None else pipelines
+    results = []
+    for start in range(0, len(imgs), batch_size):
+        batch = dict(inputs=[], data_samples=[])
+        for img in imgs[start:start + batch_size]:
+            from_array = isinstance(img, np.ndarray)
+            if from_array not in pipelines:
+                pipelines[from_array] = build_test_pipeline(model, from_array)
+            data = pipelines[from_array](
+                dict(img=img, img_id=0) if from_array else dict(img_path=img, img_id=0))
+            batch['inputs'].append(data['inputs'])
+            batch['data_samples'].append(data['data_samples'])
+        with torch.no_grad():
+            results.extend(model.test_step(batch))
+    return results

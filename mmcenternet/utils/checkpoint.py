@@ -114,19 +114,29 @@ def _numpy_safe_globals() -> list:
     """Numpy types needed to unpickle arrays, dtypes and scalars.
 
     Returns:
-        A list for ``torch.serialization.add_safe_globals``: the objects of
-        numpy 2 (``numpy._core``) plus aliases with the numpy 1.x names
-        (``numpy.core``) that older checkpoints reference.
+        A list for ``torch.serialization.add_safe_globals``: the array, dtype and scalar
+        types, and ``multiarray._reconstruct`` / ``multiarray.scalar`` under both module
+        names that checkpoints reference: ``numpy._core.multiarray`` (written under numpy 2)
+        and ``numpy.core.multiarray`` (numpy 1.x). Works with numpy 1.26 (where
+        ``numpy._core`` is an alias of ``numpy.core``) and numpy 2.
     """
-    from numpy._core import multiarray
+    try:
+        from numpy._core import multiarray
+    except ImportError:  # numpy < 1.26
+        from numpy.core import multiarray
     safe: list = [np.ndarray, np.dtype, multiarray._reconstruct,
                   multiarray.scalar]
     # Every concrete dtype class (Float64DType, Int64DType, ...): the BUILD of
     # a pickled dtype checks the type of the instance.
     safe += [getattr(np.dtypes, name) for name in np.dtypes.__all__]
-    safe += [(multiarray._reconstruct, 'numpy.core.multiarray._reconstruct'),
-             (multiarray.scalar, 'numpy.core.multiarray.scalar')]
+    for module in NUMPY_MULTIARRAY_NAMES:
+        safe += [(multiarray._reconstruct, f'{module}._reconstruct'),
+                 (multiarray.scalar, f'{module}.scalar')]
     return safe
+
+
+#: The module names of numpy's ``multiarray`` in pickles written under numpy 2 and 1.x.
+NUMPY_MULTIARRAY_NAMES = ('numpy._core.multiarray', 'numpy.core.multiarray')
 
 
 def allow_mmengine_checkpoint_globals() -> None:

@@ -77,29 +77,34 @@ class ConfigError(ValueError):
     """A config file or a ``--cfg-options`` entry is invalid."""
 
 
-def load_config(path: str):
+def load_config(path: str, cfg_options: Optional[Dict[str, Any]] = None):
     """Load a config file with clear errors.
 
     Args:
         path: The config file.
+        cfg_options: ``--cfg-options`` to check (:func:`validate_cfg_options`) and merge.
 
     Returns:
         The ``mmengine.config.Config``.
 
     Raises:
         ConfigError: The file, or one of its ``_base_`` files, does not
-            exist.
+            exist; an option names a key the config does not have.
     """
     from mmengine.config import Config
     if not osp.isfile(path):
         raise ConfigError(f'config file {path} does not exist.')
     try:
-        return Config.fromfile(path)
+        cfg = Config.fromfile(path)
     except FileNotFoundError as exc:
         missing = exc.filename or str(exc)
         raise ConfigError(
             f'config {path}: a file it includes (_base_ or read_base) does '
             f'not exist: {missing}.') from exc
+    if cfg_options:
+        validate_cfg_options(cfg, cfg_options)
+        cfg.merge_from_dict(cfg_options)
+    return cfg
 
 
 def _runner_arguments() -> frozenset:
@@ -332,6 +337,9 @@ class friendly_errors(contextlib.ContextDecorator):  # noqa: N801
     def __exit__(self, exc_type, exc, tb) -> bool:
         if exc is None or not _known_error(exc):
             return False
+        progress = sys.modules.get('mmcenternet.utils.progress')
+        if progress is not None:  # end an open progress bar's line first
+            progress.close_bars()
         debug = os.environ.get('MMCN_DEBUG', '') not in ('', '0')
         if debug:
             traceback.print_exception(exc_type, exc, tb, file=sys.stderr)

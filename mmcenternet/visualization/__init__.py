@@ -1,6 +1,9 @@
+from .heatmap import (attach_pred_heatmaps, capture_head_outputs, gt_heatmap,
+                      overlay_heatmap)
 from .visualizer import CenterNetVisualizer, register_instance_drawer
 from . import keypoints  # noqa: F401,E402  (registers the keypoint drawer)
 from .boxes3d import draw_bboxes_3d, draw_bev, draw_projected_boxes  # noqa: E402
 
-__all__ = ['CenterNetVisualizer', 'draw_bboxes_3d', 'draw_bev', 'draw_projected_boxes',
+__all__ = ['CenterNetVisualizer', 'attach_pred_heatmaps', 'capture_head_outputs', 'draw_bboxes_3d',
+           'draw_bev', 'draw_projected_boxes', 'gt_heatmap', 'overlay_heatmap',
            'register_instance_drawer']

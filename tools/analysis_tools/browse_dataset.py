@@ -1,6 +1,8 @@
 """Draw the gt boxes of a config's training set after its pipeline.
 
     python tools/analysis_tools/browse_dataset.py CONFIG --output-dir vis --not-show
+    python tools/analysis_tools/browse_dataset.py CONFIG --output-dir vis --not-show \
+        --show-heatmap          # and the encoder's gaussian center targets under them
 """
 import argparse
 import os
@@ -10,7 +12,7 @@ import numpy as np
 from mmengine.config import DictAction
 
 from mmcenternet.utils import register_all_modules
-from mmcenternet.utils.cli import friendly_errors, load_config, validate_cfg_options
+from mmcenternet.utils.cli import friendly_errors, load_config
 
 
 def parse_args(argv=None):
@@ -22,6 +24,9 @@ def parse_args(argv=None):
     parser.add_argument('--max-images', type=int, default=None, help='stop after N images')
     parser.add_argument('--split', default='train', choices=['train', 'val', 'test'],
                         help='which dataloader of the config to browse')
+    parser.add_argument('--show-heatmap', action='store_true',
+                        help="draw the head encoder's gaussian center targets (class max) "
+                        'under the boxes')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config settings')
     return parser.parse_args(argv)
@@ -34,29 +39,42 @@ def to_drawable(inputs) -> np.ndarray:
     return np.ascontiguousarray(img[..., ::-1])
 
 
+def build_encoder(cfg):
+    """The target encoder of the config's head (``model.bbox_head.encoder``)."""
+    from mmcenternet.registry import TASK_UTILS
+    from mmcenternet.utils.cli import ConfigError
+    encoder_cfg = cfg.model.get('bbox_head', {}).get('encoder')
+    if encoder_cfg is None:
+        raise ConfigError(f'--show-heatmap: {cfg.filename} has no model.bbox_head.encoder')
+    return TASK_UTILS.build(encoder_cfg)
+
+
 def main(argv=None):
     args = parse_args(argv)
     register_all_modules(init_default_scope=True)
-    cfg = load_config(args.config)
-    if args.cfg_options:
-        validate_cfg_options(cfg, args.cfg_options)
-        cfg.merge_from_dict(args.cfg_options)
+    cfg = load_config(args.config, args.cfg_options)
     from mmdet.registry import VISUALIZERS
 
     from mmcenternet.registry import DATASETS
     dataset = DATASETS.build(cfg[f'{args.split}_dataloader'].dataset)
     visualizer = VISUALIZERS.build(cfg.visualizer)
     visualizer.dataset_meta = dataset.metainfo
+    encoder = build_encoder(cfg) if args.show_heatmap else None
     if args.output_dir:
         os.makedirs(args.output_dir, exist_ok=True)
     count = len(dataset) if args.max_images is None else min(args.max_images, len(dataset))
     written = []
-    for i in range(count):
+    from mmcenternet.utils.progress import track
+    for i in track(range(count), desc='browse', unit='img'):
         item = dataset[i]
         sample = item['data_samples']
         gt_boxes = sample.gt_instances.get('bboxes', None)
         if gt_boxes is not None and hasattr(gt_boxes, 'tensor'):
             sample.gt_instances.bboxes = gt_boxes.tensor  # the visualizer takes tensors
+        if encoder is not None:
+            from mmcenternet.visualization.heatmap import gt_heatmap
+            sample.gt_heatmap = gt_heatmap(encoder, sample.gt_instances,
+                                           item['inputs'].shape[-2:])
         name = osp.splitext(osp.basename(sample.img_path))[0] + '.png'
         out_file = osp.join(args.output_dir, name) if args.output_dir else None
         visualizer.add_datasample(name, to_drawable(item['inputs']), sample, draw_pred=False,

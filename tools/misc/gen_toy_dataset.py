@@ -397,10 +397,11 @@ def build_split(split: str, num: int, img_dir: str, params: dict[str, Any],
     Returns:
         The COCO annotation dict of the split.
     """
+    from mmcenternet.utils.progress import track
     os.makedirs(img_dir, exist_ok=True)
     size, split_id = params['img_size'], SPLITS.index(split)
     images, annotations = [], []
-    for index in range(num):
+    for index in track(range(num), desc=split, unit='img'):
         img, anns = render(params['seed'], split_id, index, size)
         file_name = f'{index:06d}.png'
         if not cv2.imwrite(osp.join(img_dir, file_name), img):
