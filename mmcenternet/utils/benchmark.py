@@ -199,7 +199,10 @@ def compare_dets(ours: Dict[str, Tensor], theirs: Dict[str, Tensor],
     is paired with the unused detection of the other list (mmdet's, ONNX Runtime's) of the
     same label, a score within ``score_tol`` and the nearest box (in rank order). Returns
     the max abs box and score differences over the pairs and the number of detections left
-    unpaired (``labels``).
+    unpaired (``labels``). A detection at the top-K cut (its score within ``score_tol`` of
+    the other list's lowest score, when that list is full at ``len(ours)``) may lose its
+    place to a near-equal detection that the other list keeps instead: it is not counted,
+    as long as the other list's extra detection is at the cut too (``cut_swaps``).
     """
     num_ours, num_theirs = len(ours['bboxes']), len(theirs['bboxes'])
     out = dict(num_ours=num_ours, num_mmdet=num_theirs, box=0.0, score=0.0,
@@ -210,14 +213,26 @@ def compare_dets(ours: Dict[str, Tensor], theirs: Dict[str, Tensor],
     score_cost = (ours['scores'][:, None] - theirs['scores'][None]).abs()
     box_cost[(ours['labels'][:, None] != theirs['labels'][None]) | (score_cost > score_tol)] = \
         float('inf')
+    used = torch.zeros(num_theirs, dtype=torch.bool)
+    unpaired = []
     for i in range(num_ours):
         j = int(box_cost[i].argmin())
         if not torch.isfinite(box_cost[i, j]):
-            out['labels'] += 1
+            unpaired.append(i)
             continue
         out['box'] = max(out['box'], float(box_cost[i, j]))
         out['score'] = max(out['score'], float(score_cost[i, j]))
         box_cost[:, j] = float('inf')
+        used[j] = True
+    # swaps at the top-K cut: ours unpaired and theirs unused, all near both lists' last score
+    cut = max(float(ours['scores'].min()), float(theirs['scores'].min())) + score_tol
+    left = theirs['scores'][~used]
+    swaps = 0
+    if num_ours == num_theirs and len(unpaired) == len(left):
+        at_cut = bool((ours['scores'][unpaired] <= cut).all()) and bool((left <= cut).all())
+        swaps = len(unpaired) if at_cut else 0
+    out['labels'] += len(unpaired) - swaps
+    out['cut_swaps'] = swaps
     return out
 
 

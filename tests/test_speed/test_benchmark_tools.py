@@ -106,3 +106,19 @@ def test_compare_dets_pairs_tied_scores(compare):
     assert diff['box'] == 0 and diff['labels'] == 0 and compare.same(diff, 1e-3)
     b['bboxes'] = b['bboxes'] + 0.01
     assert not compare.same(compare.compare_dets(a, b), 1e-3)
+
+
+def test_compare_dets_top_k_cut_swap_only_at_the_cut(compare):
+    """Two near-equal scores at the top-K cut: each list may keep the other one."""
+    boxes = torch.tensor([[0., 0, 10, 10], [5, 5, 20, 20], [40, 40, 60, 60], [70, 70, 90, 90]])
+    a = dict(bboxes=boxes[:3], scores=torch.tensor([.9, .5, .20002]), labels=torch.tensor([0, 1, 2]))
+    b = dict(bboxes=boxes[[0, 1, 3]], scores=torch.tensor([.9, .5, .2]),
+             labels=torch.tensor([0, 1, 2]))
+    diff = compare.compare_dets(a, b)
+    assert diff['labels'] == 0 and diff['cut_swaps'] == 1 and compare.same(diff, 1e-3)
+    # the same swap above the cut is a real difference
+    a = dict(bboxes=boxes[:3], scores=torch.tensor([.9, .6, .2]), labels=torch.tensor([0, 1, 2]))
+    b = dict(bboxes=boxes[[0, 3, 2]], scores=torch.tensor([.9, .6, .2]),
+             labels=torch.tensor([0, 3, 2]))
+    diff = compare.compare_dets(a, b)
+    assert diff['labels'] == 1 and diff['cut_swaps'] == 0
