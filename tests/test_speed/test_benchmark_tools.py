@@ -113,7 +113,7 @@ def test_compare_dets_top_k_cut_swap_only_at_the_cut(compare):
     boxes = torch.tensor([[0., 0, 10, 10], [5, 5, 20, 20], [40, 40, 60, 60], [70, 70, 90, 90]])
     a = dict(bboxes=boxes[:3], scores=torch.tensor([.9, .5, .20002]), labels=torch.tensor([0, 1, 2]))
     b = dict(bboxes=boxes[[0, 1, 3]], scores=torch.tensor([.9, .5, .2]),
-             labels=torch.tensor([0, 1, 2]))
+             labels=torch.tensor([0, 1, 3]))
     diff = compare.compare_dets(a, b)
     assert diff['labels'] == 0 and diff['cut_swaps'] == 1 and compare.same(diff, 1e-3)
     # the same swap above the cut is a real difference
