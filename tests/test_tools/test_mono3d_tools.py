@@ -142,3 +142,49 @@ def test_browse_dataset_draws_3d_boxes(workspace, tmp_path):
     import cv2
     img = cv2.imread(written[0])
     assert img.shape[0] == 128 and img.shape[1] > 416  # input + bird's-eye view panel
+
+
+def _load_analysis_tool():
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(
+        'analyze_mono3d', osp.join(ROOT, 'tools', 'analysis_tools', 'analyze_mono3d.py'))
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    return tool
+
+
+def test_analyze_mono3d_perfect_maps_and_oracles(workspace):
+    """The decoder's ceiling: encoded ground truth decodes to 3D boxes as good as its 2D
+    boxes by unprojecting the projected 3D center, not by the official 2D box center (the
+    AP values are low on two images: KITTI's 41 thresholds come from few true positives);
+    the oracles run on a model."""
+    tool = _load_analysis_tool()
+    table = tool.main([workspace['cfg'], '--perfect-maps', '--classes', 'Car'])
+    projected = table['center_mode=projected']['Car']
+    official = table['center_mode=official']['Car']
+    assert projected['bbox'] == official['bbox']  # the 2D boxes do not change
+    assert projected['3d'] == projected['bev'] == projected['bbox']
+    assert official['3d'][1] < projected['3d'][1]
+    table = tool.main([workspace['cfg'], workspace['ckpt'], '--classes', 'Car'])
+    assert set(table) == {'none', *tool.ORACLES}
+
+
+def test_analysis_oracles_replace_their_component():
+    tool = _load_analysis_tool()
+    from test_tools.kitti_workspace import KITTI_P2
+    gt = np.array([1.5, 1.65, 20., 3.9, 1.5, 1.6, 0.3])
+    center = tool.center2d_of(gt, KITTI_P2)[0]
+    det = tool.rebuild(center + 6., 23., np.array([1.6, 1.5, 4.3]), -0.2, KITTI_P2)
+    np.testing.assert_allclose(tool.rebuild(center, 20., gt[[4, 5, 3]], 0.3, KITTI_P2), gt,
+                               atol=1e-9)
+    every = tool.apply_oracle('depth+center2d+dims+rot_y', det, center + 6., gt, KITTI_P2)
+    np.testing.assert_allclose(every, gt, atol=1e-9)
+    depth = tool.apply_oracle('depth', det, center + 6., gt, KITTI_P2)
+    assert depth[2] == pytest.approx(20.) and depth[6] == det[6]
+    np.testing.assert_allclose(depth[3:6], det[3:6])
+    location = tool.apply_oracle('location', det, center + 6., gt, KITTI_P2)
+    np.testing.assert_allclose(location[[0, 2]], gt[[0, 2]])
+    assert location[1] - location[4] / 2 == pytest.approx(gt[1] - gt[4] / 2)  # same center
+    rot = tool.apply_oracle('rot_y', det, center + 6., gt, KITTI_P2)
+    np.testing.assert_allclose(rot[:6], det[:6], atol=1e-9)
+    assert rot[6] == pytest.approx(0.3)

@@ -41,7 +41,10 @@ def _maps_from_targets(targets, num_classes, shape):
     h, w = shape
     maps = dict(heatmap=targets['heatmap'].clone())
     rot = torch.zeros(num_imgs, 8, h * w)
-    for name, ch in (('wh', 2), ('offset', 2), ('depth', 1), ('dim', 3)):
+    names = [('wh', 2), ('offset', 2), ('depth', 1), ('dim', 3)]
+    if 'center3d_offset' in targets:
+        names.append(('center3d_offset', 2))
+    for name, ch in names:
         m = torch.zeros(num_imgs, ch, h * w)
         for b in range(num_imgs):
             sel = targets['mask'][b] > 0
@@ -82,6 +85,87 @@ def test_decode_encode_round_trip(seed):
         torch.testing.assert_close(dets['bboxes'][b][keep][order], gt.bboxes, atol=1e-3,
                                    rtol=0)
         torch.testing.assert_close(dets['labels'][b][keep][order], gt.labels)
+
+
+def _kitti_like_scene(seed: int, num: int, affine: np.ndarray):
+    """Objects labelled as KITTI does: the 2D box is the extent of the projected corners
+    (clipped to a 1242 x 375 image), so its center is not the projected 3D center. Boxes in
+    input pixels of ``affine``."""
+    rng = np.random.RandomState(seed)
+    z = torch.tensor(rng.uniform(5, 30, num))
+    x = torch.tensor(rng.uniform(-0.6, 0.6, num)) * z
+    dims = torch.tensor(np.stack([rng.uniform(1.4, 1.8, num), rng.uniform(1.5, 1.8, num),
+                                  rng.uniform(3.5, 4.5, num)], 1))  # h, w, l
+    rot_y = torch.tensor(rng.uniform(-math.pi, math.pi, num))
+    loc = torch.stack([x, torch.full_like(x, 1.65), z], 1)
+    boxes_3d = torch.cat([loc, dims[:, [2, 0, 1]], rot_y[:, None]], 1)
+    uv = project(box3d_corners(boxes_3d), P2)
+    lo = uv.amin(1).clamp(min=0)
+    hi = torch.minimum(uv.amax(1), torch.tensor([1241., 374.], dtype=torch.float64))
+    bboxes = torch.cat([lo, hi], 1).view(-1, 2, 2)
+    mat = torch.as_tensor(affine)
+    bboxes = (bboxes @ mat[:2, :2].T + mat[:2, 2]).view(-1, 4)
+    center = project(loc - torch.stack([0 * x, dims[:, 0] / 2, 0 * x], 1), P2)
+    alphas = rot_y_to_alpha(rot_y, center[:, 0], P2)
+    return InstanceData(bboxes=bboxes.float(), labels=torch.tensor(rng.randint(0, 3, num)),
+                        bboxes_3d=boxes_3d.float(), alphas=alphas.float())
+
+
+def _match_3d(dets, gt, b):
+    """The decoded boxes of image ``b`` (perfect maps: score 1) in the order of ``gt``."""
+    keep = dets['scores'][b] == 1
+    boxes = dets['bboxes_3d'][b][keep]
+    assert len(boxes) == len(gt)
+    order = [int(torch.cdist(boxes[:, [0, 2]].float(), g[None, [0, 2]]).argmin())
+             for g in gt.bboxes_3d]
+    return boxes[order].float()
+
+
+def test_projected_center_mode_recovers_kitti_labelled_boxes():
+    """With 2D boxes labelled as KITTI does, the official construction (unproject the 2D
+    box center) misplaces the 3D boxes; ``center_mode='projected'`` recovers them, through
+    a non-trivial input affine."""
+    affine = np.array([[1 / 3, 0., 2.], [0., 1 / 3, -1.], [0., 0., 1.]])
+    gts = [_kitti_like_scene(5, 6, affine), _kitti_like_scene(6, 4, affine)]
+    metas = [dict(cam2img=P2.numpy(), affine_matrix=affine)] * 2
+    shape = (32, 104)
+    targets = DDDEncoder(num_classes=3, stride=STRIDE, center_mode='projected').encode(
+        gts, shape, metas)
+    assert targets['center3d_offset'].shape == (2, 50, 2)
+    assert (targets['center3d_offset'][targets['mask'] == 0] == 0).all()
+    maps = _maps_from_targets(targets, 3, shape)
+    errors = {}
+    for mode in ('official', 'projected'):
+        dec = DDDDecoder(topk=20, stride=STRIDE, box_mode='corrected', center_mode=mode)
+        dets = dec.to_original(dec.decode_maps(maps, metas), metas)
+        errors[mode] = torch.cat([(_match_3d(dets, gt, b)[:, :3] - gt.bboxes_3d[:, :3]).abs()
+                                  for b, gt in enumerate(gts)])
+        if mode == 'projected':
+            for b, gt in enumerate(gts):
+                found = _match_3d(dets, gt, b)
+                # z is off by P2[2, 3] (2.7 mm): the official depth target is the location's
+                # z, the official unprojection reads it as z + P2[2, 3]
+                torch.testing.assert_close(found[:, :6], gt.bboxes_3d[:, :6], atol=3e-3,
+                                           rtol=1e-4)
+                torch.testing.assert_close(wrap_angle(found[:, 6] - gt.bboxes_3d[:, 6]),
+                                           torch.zeros(len(gt)), atol=1e-4, rtol=0)
+            # the same boxes from the input camera (no back-mapping)
+            in_input = dec.decode_maps(maps, metas)['bboxes_3d']
+            torch.testing.assert_close(in_input, dets['bboxes_3d'], atol=1e-4, rtol=1e-5)
+    assert errors['official'].max() > 0.05  # the 2D box center is not the 3D center
+
+
+def test_center_mode_errors():
+    with pytest.raises(ValueError, match='center_mode'):
+        DDDEncoder(center_mode='3d')
+    with pytest.raises(ValueError, match='center_mode'):
+        DDDDecoder(center_mode='3d')
+    gt = _scene(0, 2)
+    with pytest.raises(KeyError, match='cam2img.*image 0'):
+        DDDEncoder(center_mode='projected').encode([gt], (48, 160), [dict(img_path='a.png')])
+    maps = _maps_from_targets(DDDEncoder().encode([gt], (48, 160)), 3, (48, 160))
+    with pytest.raises(KeyError, match='center3d_offset'):
+        DDDDecoder(center_mode='projected').decode_maps(maps, [dict(cam2img=P2.numpy())])
 
 
 def test_rescale_and_input_camera_give_the_same_boxes():

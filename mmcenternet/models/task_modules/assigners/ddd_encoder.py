@@ -7,6 +7,7 @@ from mmengine.structures import InstanceData
 from torch import Tensor
 
 from mmcenternet.registry import TASK_UTILS
+from mmcenternet.utils.camera3d import affine_cam2img, project
 from ..gaussian import draw_gaussians, flatten_gt
 from .ctdet_encoder import CTDetEncoder, _boxes_tensor
 
@@ -14,6 +15,10 @@ from .ctdet_encoder import CTDetEncoder, _boxes_tensor
 IGNORE_PEAK = 0.9999
 #: Centers of the two orientation bins (official ``-0.5 pi`` and ``0.5 pi``).
 BIN_CENTERS = (-0.5 * math.pi, 0.5 * math.pi)
+#: Where the 3D center is recovered from (see :class:`DDDEncoder`).
+CENTER_MODES = ('official', 'projected')
+#: Branch (and target) of the offset to the projected 3D center (``center_mode='projected'``).
+CENTER3D_BRANCH = 'center3d_offset'
 
 
 def alpha_to_bins(alpha: Tensor) -> Tuple[Tensor, Tensor]:
@@ -64,18 +69,34 @@ class DDDEncoder(CTDetEncoder):
     zero for the images whose metainfo says ``jittered`` (random scale / shift changes the
     apparent size and position, so depth and size are not supervised there, as officially).
 
+    ``center_mode='projected'`` (an option, not in the official ``ddd`` code) adds the
+    target ``center3d_offset (B, M, 2)``: the projected 3D box center (through the network
+    input's camera ``affine_matrix @ cam2img``, in output pixels) minus the integer heatmap
+    peak, masked like ``wh`` (an image-plane quantity, so also on jittered images). The
+    official decoding unprojects the 2D box center, which is not where the 3D center
+    projects (perspective, truncation); with this target the decoder can unproject the
+    regressed 3D center instead, as the same author's CenterTrack does with its
+    ``amodel_offset`` head. The heatmap peak stays at the 2D box center.
+
     Args:
         num_classes: Heatmap channels (KITTI: Pedestrian, Car, Cyclist).
         stride: Output stride.
         max_objs: Target slots per image (official KITTI 50); ignored objects count.
         radius_mode: See :func:`gaussian_radius` (official).
         min_overlap: Radius IoU (official 0.7).
+        center_mode: ``'official'`` (no 3D center target) or ``'projected'`` (adds
+            ``center3d_offset``; needs ``cam2img`` in every image's metainfo).
     """
 
     def __init__(self, num_classes: int = 3, stride: int = 4, max_objs: int = 50,
-                 radius_mode: str = 'official', min_overlap: float = 0.7) -> None:
+                 radius_mode: str = 'official', min_overlap: float = 0.7,
+                 center_mode: str = 'official') -> None:
         super().__init__(num_classes, stride=stride, max_objs=max_objs,
                          radius_mode=radius_mode, min_overlap=min_overlap)
+        if center_mode not in CENTER_MODES:
+            raise ValueError(f'DDDEncoder.center_mode must be one of {CENTER_MODES}, '
+                             f'got {center_mode!r}')
+        self.center_mode = center_mode
 
     def encode(self, batch_gt_instances: Sequence[InstanceData], feat_shape: Tuple[int, int],
                batch_img_metas: Optional[List[dict]] = None) -> Dict[str, Tensor]:
@@ -86,14 +107,17 @@ class DDDEncoder(CTDetEncoder):
                 ``bboxes_3d (N, 7)``, ``alphas (N,)`` and optionally ``dontcare (N,)``.
             feat_shape: ``(H, W)`` of the output maps.
             batch_img_metas: Image metainfo; ``jittered`` (bool) turns the depth and size
-                targets of that image off.
+                targets of that image off; ``cam2img`` and ``affine_matrix`` give the input
+                camera (``center_mode='projected'``).
 
         Returns:
             ``heatmap (B, C, H, W)``; ``wh``, ``offset`` ``(B, M, 2)``; ``depth (B, M, 1)``;
             ``dim (B, M, 3)``; ``rot (B, M, 4)`` (``bin1, bin2, res1, res2``);
-            ``indices``, ``mask``, ``depth_mask``, ``dim_mask`` ``(B, M)``.
+            ``indices``, ``mask``, ``depth_mask``, ``dim_mask`` ``(B, M)``; with
+            ``center_mode='projected'`` also ``center3d_offset (B, M, 2)``.
         """
         metas = batch_img_metas or [{}] * len(batch_gt_instances)
+        cams = self.input_cameras(metas) if self.center_mode == 'projected' else None
         bboxes = [_boxes_tensor(g.bboxes) for g in batch_gt_instances]
         device = bboxes[0].device if bboxes else torch.device('cpu')
         dontcare = [g.dontcare.bool() if 'dontcare' in g else
@@ -103,13 +127,32 @@ class DDDEncoder(CTDetEncoder):
             bboxes, [g.labels for g in batch_gt_instances],
             [torch.as_tensor(g.bboxes_3d, device=device) for g in batch_gt_instances],
             [torch.as_tensor(g.alphas, device=device) for g in batch_gt_instances],
-            dontcare, [bool(m.get('jittered', False)) for m in metas], feat_shape)
+            dontcare, [bool(m.get('jittered', False)) for m in metas], feat_shape, cams)
+
+    @staticmethod
+    def input_cameras(batch_img_metas: Sequence[dict]) -> Tensor:
+        """``(B, 3, 4)`` float64 cameras of the network inputs (``affine_matrix @ cam2img``;
+        ``cam2img`` alone where there is no affine)."""
+        cams = []
+        for i, meta in enumerate(batch_img_metas):
+            if 'cam2img' not in meta:
+                raise KeyError(
+                    f'DDDEncoder(center_mode="projected") needs "cam2img" in the metainfo of '
+                    f'every image; image {i} ({meta.get("img_path")}) has none (add '
+                    '"cam2img" to the meta_keys of PackCenterNetInputs)')
+            cam = torch.as_tensor(meta['cam2img'], dtype=torch.float64)[:3, :4]
+            if 'affine_matrix' in meta:
+                cam = affine_cam2img(cam, meta['affine_matrix'])
+            cams.append(cam)
+        return torch.stack(cams)
 
     def encode_tensors(self, batch_bboxes: Sequence[Tensor], batch_labels: Sequence[Tensor],
                        batch_boxes_3d: Sequence[Tensor], batch_alphas: Sequence[Tensor],
                        batch_dontcare: Sequence[Tensor], batch_jittered: Sequence[bool],
-                       feat_shape: Tuple[int, int]) -> Dict[str, Tensor]:
-        """Same as :meth:`encode`, from per-image tensors."""
+                       feat_shape: Tuple[int, int],
+                       batch_cam2img: Optional[Tensor] = None) -> Dict[str, Tensor]:
+        """Same as :meth:`encode`, from per-image tensors (``batch_cam2img (B, 3, 4)``: the
+        input cameras, needed by ``center_mode='projected'``)."""
         height, width = feat_shape
         num_imgs = len(batch_bboxes)
         bboxes, labels, img_idx, slot = flatten_gt(batch_bboxes, batch_labels, self.max_objs)
@@ -153,7 +196,21 @@ class DDDEncoder(CTDetEncoder):
         supervised = ~torch.as_tensor(list(batch_jittered), dtype=torch.bool, device=device)
         targets['depth_mask'][img_r, slot_r] = supervised[img_r].float()
         targets['dim_mask'] = targets['depth_mask'].clone()
+        if self.center_mode == 'projected':
+            if batch_cam2img is None:
+                raise ValueError('DDDEncoder(center_mode="projected") needs the input cameras '
+                                 '(batch_cam2img)')
+            targets[CENTER3D_BRANCH] = torch.zeros((num_imgs, m, 2), device=device)
+            targets[CENTER3D_BRANCH][img_r, slot_r] = self.projected_centers(
+                boxes_3d[real], batch_cam2img.to(device)[img_r]) - center_int[real]
         return targets
+
+    def projected_centers(self, boxes_3d: Tensor, cams: Tensor) -> Tensor:
+        """``(N, 2)`` output-map pixels of the 3D box centers (``boxes_3d (N, 7)`` hold the
+        bottom centers) through the per-object input cameras ``cams (N, 3, 4)``."""
+        boxes = boxes_3d.to(torch.float64)
+        centers = torch.stack([boxes[:, 0], boxes[:, 1] - boxes[:, 4] / 2, boxes[:, 2]], 1)
+        return (project(centers, cams) / self.stride).float()
 
     def draw_heatmap(self, heatmap: Tensor, img_idx: Tensor, labels: Tensor,
                      dontcare: Tensor, centers: Tensor, radii: Tensor, order: Tensor) -> None:

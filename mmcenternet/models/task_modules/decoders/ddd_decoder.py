@@ -12,6 +12,10 @@ from .ctdet_decoder import CTDetDecoder, gather_at
 
 CAM_KEY = 'cam2img'
 BOX_MODES = ('official', 'corrected')
+#: Where the 3D center is unprojected from: the 2D box center (official) or the regressed
+#: projected 3D center (``DDDEncoder(center_mode='projected')``'s target).
+CENTER_MODES = ('official', 'projected')
+CENTER3D_BRANCH = 'center3d_offset'
 
 
 def bins_to_alpha(rot: Tensor) -> Tensor:
@@ -64,6 +68,16 @@ class DDDDecoder(BaseCenterDecoder):
     Without back-mapping (``rescale=False``) the 3D boxes come from the network input's
     camera ``affine_matrix @ P2``, which gives the same boxes.
 
+    ``center_mode='projected'`` (an option; the official code has no such branch) reads a
+    ``center3d_offset`` branch (2 channels, trained on the target of
+    ``DDDEncoder(center_mode='projected')``): the projected 3D center is the integer peak
+    plus that offset (output ``centers_3d``), and the 3D box is unprojected from it, and
+    ``rot_y`` taken at its column, instead of at the 2D box center. The 2D box center is
+    not where a 3D box's center projects (perspective makes the near face larger,
+    truncation clips the box): from perfect maps, the official construction reaches only
+    part of the 3D AP that this one does (``configs/quickstart/README.md``). The 2D boxes
+    are unchanged.
+
     Args:
         topk: Detections per image (official K = 100).
         kernel: Peak window.
@@ -72,21 +86,28 @@ class DDDDecoder(BaseCenterDecoder):
             were a point (the official ``ddd_post_process_2d`` passes ``wh`` through
             ``transform_preds``, which adds the inverse affine's translation, about 1.2 px
             of height on KITTI); ``'corrected'`` maps the box corners.
+        center_mode: ``'official'`` (unproject the 2D box center) or ``'projected'``
+            (unproject the regressed projected 3D center; needs the ``center3d_offset``
+            branch).
     """
 
-    point_keys: Sequence[str] = ('bboxes', 'centers', 'box_sizes')
+    point_keys: Sequence[str] = ('bboxes', 'centers', 'box_sizes', 'centers_3d')
     instance_keys: Sequence[str] = ('bboxes', 'scores', 'labels', 'bboxes_3d', 'alphas')
     # depth and size are mirror-invariant; the rotation and offsets are not
     flip_average: Sequence[str] = ('heatmap', 'wh', 'depth', 'dim')
 
     def __init__(self, topk: int = 100, kernel: int = 3, stride: int = 4,
-                 box_mode: str = 'official') -> None:
+                 box_mode: str = 'official', center_mode: str = 'official') -> None:
         if box_mode not in BOX_MODES:
             raise ValueError(f'DDDDecoder.box_mode must be one of {BOX_MODES}, '
                              f'got {box_mode!r}')
+        if center_mode not in CENTER_MODES:
+            raise ValueError(f'DDDDecoder.center_mode must be one of {CENTER_MODES}, '
+                             f'got {center_mode!r}')
         self.ctdet = CTDetDecoder(topk=topk, kernel=kernel, stride=stride)
         self.stride = stride
         self.box_mode = box_mode
+        self.center_mode = center_mode
 
     def decode_maps(self, maps: Dict[str, Tensor],
                     batch_img_metas: Optional[List[dict]] = None) -> Dict[str, Tensor]:
@@ -95,8 +116,12 @@ class DDDDecoder(BaseCenterDecoder):
         Returns:
             ``bboxes``, ``scores``, ``labels``, ``centers (B, K, 2)`` (the peaks with their
             offsets), ``box_sizes (B, K, 2)``, ``alphas``, ``depths``, ``dims (B, K, 3)``
-            (``h, w, l``) and, when the metas hold ``cam2img``, ``bboxes_3d (B, K, 7)``.
+            (``h, w, l``), with ``center_mode='projected'`` ``centers_3d (B, K, 2)`` and,
+            when the metas hold ``cam2img``, ``bboxes_3d (B, K, 7)``.
         """
+        if self.center_mode == 'projected' and CENTER3D_BRANCH not in maps:
+            raise KeyError(f'DDDDecoder(center_mode="projected") needs a "{CENTER3D_BRANCH}" '
+                           f'branch in the head; the maps are {sorted(maps)}')
         dets = self.ctdet.decode(maps['heatmap'], maps['wh'], maps.get('offset'))
         pixel = dets.pop('pixel')
         out = dict(bboxes=dets['bboxes'], scores=dets['scores'], labels=dets['labels'],
@@ -105,6 +130,11 @@ class DDDDecoder(BaseCenterDecoder):
                    alphas=bins_to_alpha(gather_at(maps['rot'], pixel)),
                    depths=gather_at(maps['depth'], pixel)[..., 0],
                    dims=gather_at(maps['dim'], pixel))
+        if self.center_mode == 'projected':
+            width = maps['heatmap'].shape[-1]
+            peaks = torch.stack([pixel % width, torch.div(pixel, width, rounding_mode='floor')],
+                                -1).to(out['centers'].dtype)
+            out['centers_3d'] = (peaks + gather_at(maps[CENTER3D_BRANCH], pixel)) * self.stride
         cam = cam2img_of(batch_img_metas, out['centers'].dtype, out['centers'].device,
                          through_affine=True)
         if cam is not None:
@@ -124,8 +154,8 @@ class DDDDecoder(BaseCenterDecoder):
             dets['bboxes_3d'] = self.boxes_3d(dets, cam)
         return dets
 
-    @staticmethod
-    def boxes_3d(dets: Dict[str, Tensor], cam2img: Tensor) -> Tensor:
-        """``(B, K, 7)`` boxes from ``centers``, ``depths``, ``dims``, ``alphas``."""
-        return boxes3d_from_center(dets['centers'], dets['depths'], dets['dims'],
-                                   dets['alphas'], cam2img)
+    def boxes_3d(self, dets: Dict[str, Tensor], cam2img: Tensor) -> Tensor:
+        """``(B, K, 7)`` boxes from ``depths``, ``dims``, ``alphas`` and the ``centers``
+        (``centers_3d`` with ``center_mode='projected'``)."""
+        uv = dets['centers_3d'] if self.center_mode == 'projected' else dets['centers']
+        return boxes3d_from_center(uv, dets['depths'], dets['dims'], dets['alphas'], cam2img)
