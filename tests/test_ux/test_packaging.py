@@ -38,6 +38,7 @@ def imported_distributions(folders):
             for name in files:
                 if not name.endswith('.py'):
                     continue
+                siblings = {f[:-3] for f in os.listdir(root) if f.endswith('.py')}
                 tree = ast.parse(open(osp.join(root, name)).read())
                 for node in ast.walk(tree):
                     if isinstance(node, ast.Import):
@@ -46,7 +47,8 @@ def imported_distributions(folders):
                         modules = [node.module]
                     else:
                         continue
-                    found |= {m.split('.')[0] for m in modules}
+                    # a script's own folder is on its path (tools/misc/gen_toy_*.py)
+                    found |= {m.split('.')[0] for m in modules} - siblings
     third_party = found - set(sys.stdlib_module_names) - {'mmcenternet', '__future__'}
     return {DISTRIBUTIONS.get(m, m) for m in third_party}
 
