@@ -241,3 +241,18 @@ def test_unproject_inverts_project():
     torch.testing.assert_close(corners[0, :, 1], torch.tensor([1.65] * 4 + [0.15] * 4,
                                                              dtype=torch.float64))
     assert corners[0, [0, 1, 4, 5], 0].eq(2.).all()  # the front at +l/2 for rot_y = 0
+
+
+def test_no_camera_warns_and_gives_no_3d_boxes():
+    """An image without ``cam2img`` (e.g. the 2D image demo): a warning naming the remedy,
+    never 3D boxes from a made-up camera."""
+    from mmcenternet.models.task_modules.decoders.ddd_decoder import MissingCameraWarning
+    gts = [_scene(3)]
+    metas = [dict(cam2img=P2.numpy(), affine_matrix=np.eye(3))]
+    enc = DDDEncoder(num_classes=3, stride=STRIDE)
+    maps = _maps_from_targets(enc.encode(gts, (48, 160), metas), 3, (48, 160))
+    dec = DDDDecoder(topk=10, stride=STRIDE)
+    no_cam = [dict(affine_matrix=np.eye(3))]
+    with pytest.warns(MissingCameraWarning, match='mono3d_demo.py'):
+        dets = dec.to_original(dec.decode_maps(maps, no_cam), no_cam)
+    assert 'bboxes_3d' not in dets and dets['bboxes'].shape == (1, 10, 4)

@@ -1,5 +1,6 @@
 """3D boxes from CenterNet monocular 3D maps (official ``ddd_decode`` + ``ddd_post_process``)."""
 import math
+import warnings
 from typing import Dict, List, Optional, Sequence
 
 import torch
@@ -11,6 +12,12 @@ from .base import AFFINE_KEY, BaseCenterDecoder
 from .ctdet_decoder import CTDetDecoder, gather_at
 
 CAM_KEY = 'cam2img'
+
+
+class MissingCameraWarning(UserWarning):
+    """A 3D model predicted on an image without its camera matrix."""
+
+
 BOX_MODES = ('official', 'corrected')
 #: Where the 3D center is unprojected from: the 2D box center (official) or the regressed
 #: projected 3D center (``DDDEncoder(center_mode='projected')``'s target).
@@ -152,6 +159,12 @@ class DDDDecoder(BaseCenterDecoder):
                          through_affine=False)
         if cam is not None:
             dets['bboxes_3d'] = self.boxes_3d(dets, cam)
+        else:
+            warnings.warn(
+                f'DDDDecoder: an image has no {CAM_KEY!r} in its metainfo, so its 3D boxes '
+                'cannot be computed (2D boxes, depths, dims and alphas only): give the '
+                'camera, e.g. demo/mono3d_demo.py IMG CALIB CONFIG CKPT or a dataset with '
+                'calibration files', MissingCameraWarning, stacklevel=2)
         return dets
 
     def boxes_3d(self, dets: Dict[str, Tensor], cam2img: Tensor) -> Tensor:
