@@ -73,8 +73,12 @@ if [ ! -x $VENV/bin/python ]; then
 fi
 PIP="$VENV/bin/python -m pip"
 if ! $VENV/bin/python -c "import torch" 2>/dev/null; then
-  # shellcheck disable=SC2046
-  $PIP install -q $(torch_pip_args)
+  # without a GPU: a +cpu wheel that pip already finds (a local wheel folder or mirror) needs
+  # no round trip to PyTorch's index; otherwise the index (TORCH_CPU_INDEX)
+  if has_nvidia_gpu || ! $PIP install -q "torch==$TORCH_VERSION+cpu" 2>/dev/null; then
+    # shellcheck disable=SC2046
+    $PIP install -q $(torch_pip_args)
+  fi
 fi
 # mmcv's build and the editable install run with --no-build-isolation: they use the venv's
 # torch and build tools (requirements/build.txt says why setuptools is bounded).
