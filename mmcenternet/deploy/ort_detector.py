@@ -141,6 +141,11 @@ def check_model_fits(session, head, onnx_file: str) -> Tuple[bool, List[str], Op
             f'{onnx_file} was exported with the decoder {meta["decoder"]}, the config uses '
             f'{decoder} (model.bbox_head.decoder.type): use the config the model was '
             'exported from')
+    missing = [k for k in getattr(head.decoder, 'finalize_keys', ()) if k not in names]
+    if decoded and missing:
+        raise ONNXModelError(
+            f'{onnx_file} lacks the outputs {missing} that {decoder}.finalize reads (exported '
+            f'by an older pytorch2onnx.py?): {EXPORT_HINT}')
     fetch = [n for n in names if n in export_keys(head.decoder)] if decoded else branches
     return decoded, fetch, meta
 

@@ -67,3 +67,24 @@ def compare_with_pytorch(model: nn.Module, session, inputs: Sequence[Tensor],
             diff['extras'] = compare_extras(pick['got'], pick['ref'], pairs)
             report.append(diff)
     return report
+
+
+def compare_graph_decode(model: nn.Module, maps_session, dets_session,
+                         inputs: Sequence[Tensor]) -> List[Dict[str, float]]:
+    """The decode in the graph alone: the PyTorch decoder applied to a ``--no-decode``
+    model's maps against the detections of the model with the decode, on the same inputs.
+    Per image, as :func:`compare_with_pytorch`; separates what the decode's export does from
+    what float rounding of the maps does at ties (plateaus of equal neighbours)."""
+    report = []
+    decoder = model.bbox_head.decoder
+    for x in inputs:
+        got = ort_outputs(dets_session, x)
+        with torch.no_grad():
+            ref = decoder.decode_maps(ort_outputs(maps_session, x), None)
+        for i in range(x.shape[0]):
+            mine = peaks_only({n: v[i] for n, v in got.items()})
+            theirs = peaks_only({n: ref[n][i] for n in got})
+            diff, pairs = pair_dets(mine, theirs)
+            diff['extras'] = compare_extras(mine, theirs, pairs)
+            report.append(diff)
+    return report

@@ -21,7 +21,7 @@ from mmcenternet.registry import DATASETS, MODELS
 from mmcenternet.utils.benchmark import pair_dets, randomize_
 from test_tools.pose_workspace import make_pose_workspace
 from test_tools.toy_workspace import ROOT, load_generator
-from .helpers import load_tool, memorise
+from .helpers import load_tool, memorise, write_constant_detector
 
 pytest.importorskip('onnx')
 pytest.importorskip('onnxruntime')
@@ -211,3 +211,16 @@ def test_triplet_config_does_not_export_with_a_one_line_error(repo_root, tmp_pat
     assert '\n' not in text and 'centernet-triplet_hg-tiny_1xb8-30e_toy.py' in text
     assert 'TripletHead is not a CenterNetHead' in text and 'CornerPool' in text
     assert not (tmp_path / 'x.onnx').exists()
+
+
+def test_model_without_what_finalize_reads_is_a_one_line_error(tmp_path):
+    """A 3D model file with only the detections (no ``depths`` / ``dims``) is refused."""
+    from mmcenternet.deploy.ort_detector import ONNXModelError, check_model_fits, load_session
+    head = MODELS.build(Config.fromfile(DDD_QUICKSTART).model.bbox_head)
+    onnx_file = write_constant_detector(tmp_path / 'old.onnx', num_classes=head.num_classes,
+                                        meta=False)
+    with pytest.warns(UserWarning, match='carries no class count'), \
+            pytest.raises(ONNXModelError) as info:
+        check_model_fits(load_session(onnx_file), head, onnx_file)
+    assert "lacks the outputs ['depths', 'dims'] that DDDDecoder.finalize reads" in str(
+        info.value) and '\n' not in str(info.value)
