@@ -120,9 +120,8 @@ class ExportError(ConfigError):
 
 #: Modules with no standard ONNX form (type name -> why); :func:`check_exportable`.
 UNEXPORTABLE_MODULES = {
-    'CornerPool': 'mmcv CornerPool (corner pooling, a cumulative max: ONNX has no such op, '
-                  'mmcv exports it as its custom op mmcv::MMCVCornerPool, which ONNX Runtime '
-                  'does not have)',
+    'CornerPool': 'mmcv CornerPool (corner pooling, torch.cummax: ONNX has no cumulative '
+                  'max op, and PyTorch\'s exporter refuses aten::cummax)',
 }
 
 

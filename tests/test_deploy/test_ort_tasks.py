@@ -19,6 +19,7 @@ from mmengine.dataset import pseudo_collate
 from mmcenternet.deploy.verify import compare_extras, peaks_only
 from mmcenternet.registry import DATASETS, MODELS
 from mmcenternet.utils.benchmark import pair_dets, randomize_
+from test_tools.face_workspace import make_face_workspace
 from test_tools.pose_workspace import make_pose_workspace
 from test_tools.toy_workspace import ROOT, load_generator
 from .helpers import load_tool, memorise, write_constant_detector
@@ -26,36 +27,22 @@ from .helpers import load_tool, memorise, write_constant_detector
 pytest.importorskip('onnx')
 pytest.importorskip('onnxruntime')
 
-FACE_QUICKSTART = osp.join(ROOT, 'configs', 'quickstart',
-                           'centerface_mobilenetv2_1xb8-60e_toy.py')
 DDD_QUICKSTART = osp.join(ROOT, 'configs', 'quickstart',
                           'centernet3d_r18w16_1xb8-40e_toy-kitti.py')
 # its own visualizer: mmengine reuses an instance of the same name made by another test
 OWN_VISUALIZER = "visualizer = dict(name='ort-tasks-visualizer-{}')\n"
 
 
-def make_face_workspace(tmp) -> str:
-    """The toy face set (4 val images) and a narrow face quickstart config over it.
+def face_workspace(tmp) -> str:
+    """The toy face set (4 val images) and the half-width face quickstart over it.
 
     Its score threshold is 1e-4 instead of the quickstart's 0: on a 16 x 16 map of one
     class the top-100 is mostly non-peaks of score 0, all tied, which PyTorch's and ONNX
     Runtime's TopK return in different orders (other boxes, which may still hit a face).
     """
-    paths = load_generator('gen_toy_face').generate(str(tmp / 'data'), 4, 4, 64, 0)
-    cfg = tmp / 'tiny_face.py'
-    cfg.write_text(textwrap.dedent(f'''
-        _base_ = [{FACE_QUICKSTART!r}]
-        data_root = {paths['root'] + '/'!r}
-        val_dataloader = dict(dataset=dict(data_root=data_root))
-        test_dataloader = val_dataloader
-        test_evaluator = [
-            dict(type='CenterNetCocoMetric', ann_file={paths['val_ann_file']!r}),
-            dict(type='FaceLandmarkMetric'),
-            dict(type='WiderFaceMetric', gt_dir={paths['gt_dir']!r})]
-        model = dict(backbone=dict(widen_factor=0.5), neck=dict(in_channels=[16, 16, 48, 160]),
-                     test_cfg=dict(score_thr=1e-4))
-        ''') + OWN_VISUALIZER.format('face'))
-    return str(cfg)
+    return make_face_workspace(tmp, num_train=4, extra='''
+        model = dict(test_cfg=dict(score_thr=1e-4))
+        ''' + OWN_VISUALIZER.format('face'))[0]
 
 
 def make_ddd_workspace(tmp) -> str:
@@ -100,7 +87,7 @@ def pose(tmp_path_factory, repo_root):
 @pytest.fixture(scope='module')
 def face(tmp_path_factory, repo_root):
     tmp = tmp_path_factory.mktemp('ort_face')
-    cfg = make_face_workspace(tmp)
+    cfg = face_workspace(tmp)
     ckpt = str(tmp / 'face.pth')
     memorise(cfg, ckpt, steps=80, split='test_dataloader', lr=2e-2)
     return cfg, ckpt, export(repo_root, cfg, ckpt, str(tmp / 'face.onnx')), tmp
