@@ -48,9 +48,9 @@ def compare_with_pytorch(model: nn.Module, session, inputs: Sequence[Tensor],
                          score_tol: float = 1e-4) -> List[Dict[str, float]]:
     """Per input and image: detections paired one to one (:func:`pair_dets`: max box /
     score difference and unpaired count, pairing scores within ``score_tol``; non-peaks
-    left out, :func:`peaks_only`) and, under
-    ``extras``, the max abs difference of each other output over the pairs; or the max
-    abs difference per branch map for a ``--no-decode`` model."""
+    left out, :func:`peaks_only`) and, under ``extras``, the max abs difference of each
+    other output over the pairs; or the max abs difference per branch map for a
+    ``--no-decode`` model."""
     names = [o.name for o in session.get_outputs()]
     decode = 'bboxes' in names
     report = []
