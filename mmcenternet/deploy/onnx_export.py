@@ -11,14 +11,16 @@ input      (B, 3, H, W)    normalised image, channel order and mean / std of the
 bboxes     (B, K, 4) f32   x1, y1, x2, y2 in network-input pixels
 scores     (B, K) f32      peak scores (sigmoid heatmap), descending
 labels     (B, K) int64    class indices, 0-based
-<extra>    (B, K, ...)     every other ``decoder.instance_keys`` output the decoder gives
+<extra>    (B, K, ...)     every other ``instance_keys``, ``point_keys`` and
+                           ``finalize_keys`` output of the decoder's ``decode_maps``
                            (keypoints, keypoint_scores, 3D attributes, landmarks, ...)
 =========  ==============  ==========================================================
 
 ``K`` is the decoder's ``topk``. The decode is the decoder's own ``decode_maps`` traced
 into the graph (3x3 max-pool peaks, one top-K over classes and positions, gathers and box
 assembly), so a task gets its extra outputs by giving them in ``decode_maps`` and naming
-them in ``instance_keys``: nothing here knows the task. Mapping back to the original image
+them in ``instance_keys`` (or ``point_keys`` / ``finalize_keys`` when only ``to_original``
+needs them): nothing here knows the task. Mapping back to the original image
 (the inverse ``affine_matrix`` of each image, for ``point_keys``) and the decoder's
 ``finalize`` stay outside the graph, where the image's meta information is; the ONNX
 Runtime detector (:mod:`mmcenternet.deploy.ort_detector`) runs the same code as the PyTorch
@@ -47,6 +49,7 @@ from torch import Tensor, nn
 
 from mmcenternet.models.layers.dcn import DCNv2Fast
 from mmcenternet.models.utils.fuse import fuse_conv_bn
+from mmcenternet.utils.cli import ConfigError
 
 META_KEY = 'mmcenternet'
 INPUT_NAME = 'input'
@@ -95,10 +98,50 @@ class CenterNetONNX(nn.Module):
         return tuple(outs.values())
 
 
+def export_keys(decoder) -> List[str]:
+    """What a decoder's outputs in the graph may be: ``bboxes / scores / labels``, then its
+    ``instance_keys``, ``point_keys`` and ``finalize_keys`` (what ``to_original`` reads)."""
+    keys: List[str] = []
+    for key in (*DET_KEYS, *decoder.instance_keys, *decoder.point_keys,
+                *getattr(decoder, 'finalize_keys', ())):
+        if key not in keys:
+            keys.append(key)
+    return keys
+
+
 def output_keys(decoder, dets: Dict[str, Tensor]) -> List[str]:
-    """The decoder's ``instance_keys`` it gives, ``bboxes / scores / labels`` first."""
-    keys = [k for k in DET_KEYS if k in dets]
-    return keys + [k for k in decoder.instance_keys if k in dets and k not in keys]
+    """The keys of :func:`export_keys` that ``decode_maps`` gives (without image metas)."""
+    return [k for k in export_keys(decoder) if k in dets]
+
+
+class ExportError(ConfigError):
+    """A config's model cannot be exported to ONNX (one line: the config and why)."""
+
+
+#: Modules with no standard ONNX form (type name -> why); :func:`check_exportable`.
+UNEXPORTABLE_MODULES = {
+    'CornerPool': 'mmcv CornerPool (corner pooling, torch.cummax: ONNX has no cumulative '
+                  'max op, and PyTorch\'s exporter refuses aten::cummax)',
+}
+
+
+def check_exportable(model: nn.Module, cfg=None) -> None:
+    """Raises :class:`ExportError` when the model cannot go to a standard ONNX graph: its
+    head is not a :class:`CenterNetHead` (no ``activate`` / ``decoder.decode_maps`` to
+    trace, post-processing of its own), or it has a module of
+    :data:`UNEXPORTABLE_MODULES`."""
+    from mmcenternet.models.dense_heads.centernet_head import CenterNetHead
+    name = osp.basename(getattr(cfg, 'filename', None) or '') or type(model).__name__
+    head = getattr(model, 'bbox_head', None)
+    reasons = []
+    if not isinstance(head, CenterNetHead):
+        reasons.append(f'its head {type(head).__name__} is not a CenterNetHead (the export '
+                       'traces CenterNetHead.activate and the decoder\'s decode_maps)')
+    found = sorted({type(m).__name__ for m in model.modules()} & set(UNEXPORTABLE_MODULES))
+    reasons += [f'it uses {UNEXPORTABLE_MODULES[t]}' for t in found]
+    if reasons:
+        raise ExportError(f'{name} cannot be exported to ONNX: {"; ".join(reasons)} '
+                          '(see docs/deployment.md, "Which configs export")')
 
 
 def to_exportable(model: nn.Module, fuse_bn: bool = True) -> nn.Module:
@@ -159,6 +202,7 @@ def export_meta(wrapper: CenterNetONNX, cfg, input_shape: Sequence[int], dynamic
         branches=list(head.branch_cfgs) if hasattr(head, 'branch_cfgs') else [],
         instance_keys=list(decoder.instance_keys),
         point_keys=list(decoder.point_keys),
+        finalize_keys=list(getattr(decoder, 'finalize_keys', ())),
         decoder=type(decoder).__name__,
         topk=getattr(decoder, 'topk', None),
         stride=getattr(decoder, 'stride', None),
@@ -166,7 +210,7 @@ def export_meta(wrapper: CenterNetONNX, cfg, input_shape: Sequence[int], dynamic
         dynamic=bool(dynamic),
         opset=int(opset),
         preprocess=preprocess_meta(cfg.model.get('data_preprocessor') if cfg else None))
-    if cfg is not None and cfg.get('filename'):
+    if getattr(cfg, 'filename', None):
         meta['config'] = osp.basename(cfg.filename)
     return meta
 
@@ -203,6 +247,7 @@ def export_onnx(model: nn.Module, out_file: str, input_shape: Sequence[int] = (1
     import onnx
     if opset < OPSET:
         raise ValueError(f'--opset must be at least {OPSET} (ONNX DeformConv), got {opset}')
+    check_exportable(model, cfg)
     wrapper = CenterNetONNX(to_exportable(model), decode=decode).eval()
     device = next(model.parameters()).device
     example = torch.randn(*input_shape, device=device)

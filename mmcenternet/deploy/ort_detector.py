@@ -29,7 +29,7 @@ from torch import Tensor
 
 from mmcenternet.registry import MODELS
 from mmcenternet.utils.checkpoint import CheckpointError, CheckpointNotFoundError
-from .onnx_export import DET_KEYS, INPUT_NAME, META_KEY
+from .onnx_export import DET_KEYS, INPUT_NAME, META_KEY, export_keys
 
 EXPORT_HINT = 'export one with tools/deployment/pytorch2onnx.py CONFIG CHECKPOINT'
 
@@ -141,8 +141,12 @@ def check_model_fits(session, head, onnx_file: str) -> Tuple[bool, List[str], Op
             f'{onnx_file} was exported with the decoder {meta["decoder"]}, the config uses '
             f'{decoder} (model.bbox_head.decoder.type): use the config the model was '
             'exported from')
-    fetch = [n for n in names if n in head.decoder.instance_keys or n in DET_KEYS] \
-        if decoded else branches
+    missing = [k for k in getattr(head.decoder, 'finalize_keys', ()) if k not in names]
+    if decoded and missing:
+        raise ONNXModelError(
+            f'{onnx_file} lacks the outputs {missing} that {decoder}.finalize reads (exported '
+            f'by an older pytorch2onnx.py?): {EXPORT_HINT}')
+    fetch = [n for n in names if n in export_keys(head.decoder)] if decoded else branches
     return decoded, fetch, meta
 
 

@@ -9,7 +9,7 @@ import logging
 import os.path as osp
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Dict, List, Optional, Sequence
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -182,10 +182,11 @@ def randomize_(model: nn.Module, seed: int = 0) -> nn.Module:
                 if heatmap:
                     std = 0.2 / fan_in**0.5  # heatmap logits: keep the sigmoid unsaturated
                 module.weight.copy_(std * torch.randn(module.weight.shape, generator=gen))
-                if heatmap:
+                if heatmap and module.bias is not None:
                     module.bias.copy_(-2.19 + 0.3 * torch.randn(module.bias.shape,
                                                                 generator=gen))
-                if module.out_channels == 2 and module.kernel_size == (1, 1):
+                if module.out_channels == 2 and module.kernel_size == (1, 1) and \
+                        module.bias is not None:
                     is_wh = any(p in ('wh', 'wh_head') for p in name.split('.'))
                     module.bias.fill_(8.0 if is_wh else 0.0)
     return model
@@ -204,11 +205,19 @@ def compare_dets(ours: Dict[str, Tensor], theirs: Dict[str, Tensor],
     place to a near-equal detection that the other list keeps instead: it is not counted,
     as long as the other list's extra detection is at the cut too (``cut_swaps``).
     """
+    return pair_dets(ours, theirs, score_tol)[0]
+
+
+def pair_dets(ours: Dict[str, Tensor], theirs: Dict[str, Tensor],
+              score_tol: float = 1e-4) -> Tuple[Dict[str, float], List[Tuple[int, int]]]:
+    """:func:`compare_dets` and its pairs ``(index in ours, index in theirs)``, so that
+    other per-detection outputs (keypoints, 3D attributes) can be compared pair by pair."""
     num_ours, num_theirs = len(ours['bboxes']), len(theirs['bboxes'])
     out = dict(num_ours=num_ours, num_mmdet=num_theirs, box=0.0, score=0.0,
                labels=abs(num_ours - num_theirs))
+    pairs: List[Tuple[int, int]] = []
     if num_ours == 0 or num_theirs == 0:
-        return out
+        return out, pairs
     box_cost = (ours['bboxes'][:, None] - theirs['bboxes'][None]).abs().amax(-1)
     score_cost = (ours['scores'][:, None] - theirs['scores'][None]).abs()
     box_cost[(ours['labels'][:, None] != theirs['labels'][None]) | (score_cost > score_tol)] = \
@@ -220,6 +229,7 @@ def compare_dets(ours: Dict[str, Tensor], theirs: Dict[str, Tensor],
         if not torch.isfinite(box_cost[i, j]):
             unpaired.append(i)
             continue
+        pairs.append((i, j))
         out['box'] = max(out['box'], float(box_cost[i, j]))
         out['score'] = max(out['score'], float(score_cost[i, j]))
         box_cost[:, j] = float('inf')
@@ -233,7 +243,7 @@ def compare_dets(ours: Dict[str, Tensor], theirs: Dict[str, Tensor],
         swaps = len(unpaired) if at_cut else 0
     out['labels'] += len(unpaired) - swaps
     out['cut_swaps'] = swaps
-    return out
+    return out, pairs
 
 
 def same(diff: Dict[str, float], tol: float) -> bool:

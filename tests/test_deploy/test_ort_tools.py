@@ -15,12 +15,11 @@ import sys
 import pytest
 import torch
 from mmengine.config import Config
-from mmengine.dataset import pseudo_collate
-from mmengine.optim import OptimWrapper
 
-from mmcenternet.registry import DATASETS, MODELS
+from mmcenternet.registry import MODELS
+
 from test_tools.toy_workspace import make_workspace
-from .helpers import load_tool, write_constant_detector
+from .helpers import load_tool, memorise, write_constant_detector
 
 onnx = pytest.importorskip('onnx')
 pytest.importorskip('onnxruntime')
@@ -55,28 +54,6 @@ def coco_ap(proc):
     match = re.search(r'bbox_mAP_copypaste: ([\d.]+) ([\d.]+)', proc.stdout + proc.stderr)
     assert match, proc.stdout[-2000:] + proc.stderr[-2000:]
     return float(match.group(1)), float(match.group(2))
-
-
-def memorise(cfg_path: str, ckpt: str, steps: int = 50) -> None:
-    """Trains the config's model on its 8 training images (one batch, test pipeline)."""
-    cfg = Config.fromfile(cfg_path)
-    torch.manual_seed(0)
-    model = MODELS.build(cfg.model)
-    model.init_weights()
-    dataset_cfg = dict(cfg.train_dataloader.dataset)
-    # the test pipeline, with the boxes loaded before the warp so that they follow it
-    pipeline = [dict(t) for t in cfg.test_dataloader.dataset.pipeline]
-    load = [t for t in pipeline if t['type'] == 'LoadAnnotations']
-    others = [t for t in pipeline if t['type'] != 'LoadAnnotations']
-    dataset_cfg['pipeline'] = others[:1] + load + others[1:]
-    dataset = DATASETS.build(dataset_cfg)
-    batch = pseudo_collate([dataset[i] for i in range(len(dataset))])
-    wrapper = OptimWrapper(torch.optim.Adam(model.parameters(), lr=5e-3))
-    model.train()
-    for _ in range(steps):
-        model.train_step(batch, wrapper)
-    torch.save({'state_dict': model.state_dict(),
-                'meta': {'dataset_meta': dict(dataset.metainfo)}}, ckpt)
 
 
 @pytest.fixture(scope='module')

@@ -4,7 +4,6 @@ protocol; the test tool runs the flip + multi-scale test with ``--eval widerface
 bbox`` and draws; the demo draws the five landmarks in the metainfo's colours."""
 import os
 import os.path as osp
-import textwrap
 
 import numpy as np
 import pytest
@@ -14,38 +13,22 @@ from mmengine.structures import InstanceData
 
 from mmcenternet.datasets import WiderFaceDataset
 from mmcenternet.registry import VISUALIZERS
+from .face_workspace import make_face_workspace
 from .test_train_test_tools import newest_train_log, run_tool
 from .toy_workspace import ROOT, load_generator
-
-FACE_QUICKSTART = osp.join(ROOT, 'configs', 'quickstart',
-                           'centerface_mobilenetv2_1xb8-60e_toy.py')
 
 
 @pytest.fixture(scope='module')
 def trained_face(tmp_path_factory):
     tmp = tmp_path_factory.mktemp('toy_face')
-    paths = load_generator('gen_toy_face').generate(str(tmp / 'data'), 8, 4, 64, 0)
-    root = paths['root'] + '/'
-    cfg = tmp / 'tiny_face.py'
-    cfg.write_text(textwrap.dedent(f'''
-        _base_ = [{FACE_QUICKSTART!r}]
-        data_root = {root!r}
-        train_dataloader = dict(batch_size=4, dataset=dict(data_root=data_root))
-        val_dataloader = dict(dataset=dict(data_root=data_root))
-        test_dataloader = val_dataloader
-        val_evaluator = [
-            dict(type='CenterNetCocoMetric', ann_file={paths['val_ann_file']!r}),
-            dict(type='FaceLandmarkMetric'),
-            dict(type='WiderFaceMetric', gt_dir={paths['gt_dir']!r})]
-        test_evaluator = val_evaluator
-        model = dict(backbone=dict(widen_factor=0.5), neck=dict(in_channels=[16, 16, 48, 160]))
+    cfg, paths = make_face_workspace(tmp, extra='''
         train_cfg = dict(max_epochs=1, val_interval=1)
         param_scheduler = [dict(type='ConstantLR', factor=1.0, by_epoch=True, begin=0)]
         default_hooks = dict(logger=dict(interval=1))
-        '''))
+        ''')
     work = tmp / 'work'
-    run_tool('tools/train.py', str(cfg), '--work-dir', str(work))
-    return str(cfg), work, paths
+    run_tool('tools/train.py', cfg, '--work-dir', str(work))
+    return cfg, work, paths
 
 
 def test_train_validates_boxes_landmarks_and_widerface(trained_face):

@@ -5,9 +5,10 @@
 
 The graph takes ``input`` (B, 3, H, W), the image after the config's test pipeline and data
 preprocessor, and gives ``bboxes`` (B, K, 4, network-input pixels), ``scores`` (B, K),
-``labels`` (B, K, int64) and the decoder's other ``instance_keys`` (``--no-decode``: the
-activated branch maps instead). DCNv2 is the standard ONNX ``DeformConv`` (opset 19).
-Run it with ``tools/test.py CONFIG model.onnx --backend onnxruntime --eval bbox`` or
+``labels`` (B, K, int64) and the decoder's other ``instance_keys`` / ``point_keys`` /
+``finalize_keys`` (``--no-decode``: the activated branch maps instead). A config whose model
+cannot go to standard ONNX (Keypoint Triplets) stops with a one-line error saying why.
+DCNv2 is the standard ONNX ``DeformConv`` (opset 19). Run it with ``tools/test.py CONFIG model.onnx --backend onnxruntime --eval bbox`` or
 ``demo/image_demo.py ... --backend onnxruntime``; see docs/deployment.md.
 """
 import argparse
@@ -62,7 +63,7 @@ def main(argv=None) -> dict:
     import torch
     from mmengine.registry import DefaultScope
 
-    from mmcenternet.deploy import export_onnx
+    from mmcenternet.deploy import check_exportable, export_onnx
     from mmcenternet.deploy.ort_detector import load_session
     from mmcenternet.deploy.verify import compare_with_pytorch
     from mmcenternet.registry import MODELS
@@ -76,6 +77,7 @@ def main(argv=None) -> dict:
     with quiet_logs(), DefaultScope.overwrite_default_scope(
             cfg.get('default_scope', 'mmcenternet')):
         model = MODELS.build(cfg.model)
+    check_exportable(model, cfg)  # before loading: a one-line error for what cannot export
     load_checkpoint_strict(model, args.checkpoint)
     model.eval()
     height, width = args.input_size or default_input_size(cfg)
@@ -98,7 +100,8 @@ def main(argv=None) -> dict:
         tol = 1e-2 if args.fp16 else 1e-4
         for (h, w), diff in zip(sizes, compare_with_pytorch(model, session, inputs, tol)):
             if 'box' in diff:  # detections, paired one to one
-                text = (f'boxes {diff["box"]:.2e} px, scores {diff["score"]:.2e}, '
+                text = (f'boxes {diff["box"]:.2e} px, scores {diff["score"]:.2e}, ' +
+                        ''.join(f'{k} {v:.2e}, ' for k, v in diff['extras'].items()) +
                         f'{diff["labels"]} of {diff["num_ours"]} unpaired')
             else:  # --no-decode: branch maps
                 text = ', '.join(f'{k} {v:.2e}' for k, v in diff.items())

@@ -62,12 +62,17 @@ class BaseCenterDecoder:
     Attributes:
         point_keys: Outputs whose last dimension holds ``(x, y)`` pairs in input pixels.
         instance_keys: Outputs that become fields of the per-image ``InstanceData``.
+        finalize_keys: Other outputs of :meth:`decode_maps` that :meth:`finalize` reads
+            (e.g. 3D depths and sizes); an ONNX export keeps them as graph outputs, with
+            ``instance_keys`` and ``point_keys``, so that :meth:`to_original` can run
+            after ONNX Runtime.
         flip_average: Branches averaged with their mirror in :meth:`flip_merge`; the other
             branches are taken from the unflipped image, as the official flip test.
     """
 
     point_keys: Sequence[str] = ('bboxes', )
     instance_keys: Sequence[str] = ('bboxes', 'scores', 'labels')
+    finalize_keys: Sequence[str] = ()
     flip_average: Sequence[str] = ('heatmap', 'wh')
 
     def decode_maps(self, maps: Dict[str, Tensor],

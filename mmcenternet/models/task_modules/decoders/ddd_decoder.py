@@ -100,6 +100,8 @@ class DDDDecoder(BaseCenterDecoder):
 
     point_keys: Sequence[str] = ('bboxes', 'centers', 'box_sizes', 'centers_3d')
     instance_keys: Sequence[str] = ('bboxes', 'scores', 'labels', 'bboxes_3d', 'alphas')
+    # read by finalize (the 3D boxes), besides the point_keys
+    finalize_keys: Sequence[str] = ('depths', 'dims')
     # depth and size are mirror-invariant; the rotation and offsets are not
     flip_average: Sequence[str] = ('heatmap', 'wh', 'depth', 'dim')
 
