@@ -2,7 +2,10 @@
 
 Timing: every case is warmed up, then run ``repeat`` times; with several cases the runs
 alternate (round-robin, first case rotating) so that slow phases of a shared machine hit
-all of them alike. Reported: median, 90th percentile and throughput (items / median).
+all of them alike. Reported: median, 90th percentile and throughput (items / median), and
+the median of the process's CPU time per run (all its threads): with one thread on a
+machine shared with other jobs, the wall clock counts the time spent waiting for a core, the
+CPU time does not, so it estimates the latency on an idle core.
 """
 import contextlib
 import logging
@@ -26,6 +29,7 @@ class Timing:
     name: str
     times: List[float] = field(default_factory=list)
     items: int = 1
+    cpu_times: List[float] = field(default_factory=list)
 
     @property
     def median(self) -> float:
@@ -38,15 +42,21 @@ class Timing:
         return float(np.percentile(self.times, 90))
 
     @property
+    def cpu_median(self) -> Optional[float]:
+        """Median process CPU time per run in seconds (``None`` when not recorded)."""
+        return float(np.median(self.cpu_times)) if self.cpu_times else None
+
+    @property
     def throughput(self) -> float:
         """Items per second at the median run time."""
         return self.items / self.median
 
     def row(self) -> str:
-        """One line: median / p90 in ms and throughput."""
+        """One line: median / p90 in ms, throughput and the median CPU time per run."""
+        cpu = '' if self.cpu_median is None else f'   cpu {self.cpu_median * 1e3:9.2f} ms'
         return (f'{self.name:<34s} median {self.median * 1e3:9.2f} ms   '
                 f'p90 {self.p90 * 1e3:9.2f} ms   {self.throughput:8.2f} items/s '
-                f'(x{self.items}, n={len(self.times)})')
+                f'(x{self.items}, n={len(self.times)}){cpu}')
 
 
 @contextlib.contextmanager
@@ -92,10 +102,11 @@ def time_cases(cases: Dict[str, Callable[[], object]], warmup: int = 3, repeat: 
         for j in range(len(names)):
             name = names[(rnd + j) % len(names)]
             synchronize(device)
-            start = time.perf_counter()
+            start, cpu_start = time.perf_counter(), time.process_time()
             cases[name]()
             synchronize(device)
             out[name].times.append(time.perf_counter() - start)
+            out[name].cpu_times.append(time.process_time() - cpu_start)
     return out
 
 

@@ -122,3 +122,22 @@ def test_compare_dets_top_k_cut_swap_only_at_the_cut(compare):
              labels=torch.tensor([0, 3, 2]))
     diff = compare.compare_dets(a, b)
     assert diff['labels'] == 1 and diff['cut_swaps'] == 0
+
+
+def test_time_cases_cpu_time_leaves_out_waiting():
+    """The CPU time per run counts work, not waiting (a sleep): what makes it usable as an
+    idle-core latency on a shared machine; the row prints it."""
+    import time
+
+    from mmcenternet.utils.benchmark import time_cases
+
+    def spin(seconds=0.03):
+        end = time.process_time() + seconds
+        while time.process_time() < end:
+            pass
+
+    t = time_cases({'sleep': lambda: time.sleep(0.03), 'spin': spin}, warmup=0, repeat=3)
+    assert len(t['sleep'].cpu_times) == len(t['sleep'].times) == 3
+    assert t['sleep'].median >= 0.03 and t['sleep'].cpu_median < 0.01
+    assert t['spin'].cpu_median >= 0.03
+    assert ' cpu ' in t['spin'].row() and ' ms   p90 ' in t['spin'].row()

@@ -4,8 +4,9 @@
         [--img-size 512] [--fp16] [--channels-last] [--fuse] [--compile]
         [--device cpu|cuda] [--warmup 3] [--repeat 10]
 
-Prints, after ``--warmup`` untimed runs, the median and 90th-percentile latency and the
-throughput of:
+Prints, after ``--warmup`` untimed runs, the median and 90th-percentile latency, the
+throughput and the median process CPU time per run (with ``--threads 1`` on a shared
+machine, an estimate of the latency on an idle core) of:
 
 (a) the network forward (backbone, neck, head) on a random ``--batch-size`` batch;
 (b) decoding / post-processing of those maps into top-K boxes;
@@ -217,7 +218,8 @@ def run(args: argparse.Namespace) -> int:
               f'fuse={args.fuse} channels_last={args.channels_last} '
               f'compile={args.compile} fp16={args.fp16}')
         print(f'warm-up {args.warmup}, repeat {args.repeat}; latency = median / p90 of '
-              'the timed runs, throughput = images / median')
+              'the timed runs, throughput = images / median, cpu = median process CPU '
+              'time per run')
         if not {'a', 'b', 'c'} <= set(args.skip):
             bench_inference(args, cfg, model)
         if 'd' not in args.skip:
