@@ -8,8 +8,8 @@ from mmcenternet.deploy.backend import add_backend_argument, apply_backend
 from mmcenternet.utils import register_all_modules
 from mmcenternet.utils.cli import ConfigError
 from mmcenternet.utils.eval_options import apply_eval_option
-from mmcenternet.utils.launch import (add_launch_arguments, build_runner, load_tool_config,
-                                      parse_tool_args)
+from mmcenternet.utils.launch import (add_launch_arguments, build_runner, finish_distributed,
+                                      load_tool_config, parse_tool_args)
 
 
 def parse_args(argv=None):
@@ -112,7 +112,9 @@ def main(argv=None):
     register_all_modules(init_default_scope=False)
     cfg = build_cfg(args)
     runner = build_runner(cfg, args.launcher)
-    return runner.test()
+    metrics = runner.test()
+    finish_distributed()
+    return metrics
 
 
 if __name__ == '__main__':

@@ -5,8 +5,8 @@ from mmengine.config import Config
 
 from mmcenternet.utils import register_all_modules
 from mmcenternet.utils.cli import ConfigError
-from mmcenternet.utils.launch import (add_launch_arguments, build_runner, load_tool_config,
-                                      parse_tool_args)
+from mmcenternet.utils.launch import (add_launch_arguments, build_runner, finish_distributed,
+                                      load_tool_config, parse_tool_args)
 from mmcenternet.utils.workdir_lock import work_dir_lock
 
 
@@ -53,6 +53,7 @@ def main(argv=None):
     with work_dir_lock(cfg.work_dir):
         runner = build_runner(cfg, args.launcher)
         runner.train()
+    finish_distributed()  # a distributed run's ranks leave together (and the process exits)
 
 
 if __name__ == '__main__':

@@ -1,5 +1,8 @@
 """Helpers shared by ``tools/train.py`` and ``tools/test.py``."""
+import atexit
+import logging
 import os
+import sys
 from typing import Optional
 
 import torch
@@ -62,7 +65,39 @@ def init_cpu_distributed(launcher: str) -> bool:
         raise RuntimeError('--launcher pytorch needs the environment that torchrun sets '
                            '(RANK, WORLD_SIZE, MASTER_ADDR, ...); use tools/dist_train.sh')
     dist.init_process_group(backend='gloo')
+    atexit.register(destroy_cpu_distributed)
     return True
+
+
+def finish_distributed() -> None:
+    """Ends a successful distributed run: waits for every rank, then exits the process.
+
+    Ranks that reach the interpreter's teardown one by one can abort there ("terminate
+    called without an active exception", SIGABRT, seen on CPU under load after a finished
+    run), which torchrun reports as a failed run. So every rank waits at a barrier, destroys
+    the process group, flushes its logs and leaves with ``os._exit(0)``. Nothing happens
+    outside a distributed run; call it only on success (an error path must not wait for
+    ranks that will never come).
+    """
+    if not (dist.is_available() and dist.is_initialized()):
+        return
+    dist.barrier()
+    dist.destroy_process_group()
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
+
+
+def destroy_cpu_distributed() -> None:
+    """Destroys the gloo process group (registered with ``atexit``).
+
+    Left to the C++ destructors at interpreter exit, gloo's threads can still be joinable
+    and a rank that finished its run aborts ("terminate called without an active exception",
+    SIGABRT), which torchrun reports as a failed run; seen under heavy CPU load.
+    """
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()
 
 
 def cpu_ddp_wrapper_cfg(cfg) -> Optional[dict]:

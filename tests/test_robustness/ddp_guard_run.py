@@ -17,7 +17,7 @@ from tiny_runner import TinyModel, build_runner  # this folder is on sys.path
 
 from mmcenternet.models.detectors.loss_guard import LossGuardMixin  # noqa: E402
 from mmcenternet.utils.checkpoint import enable_safe_checkpoint_loading  # noqa: E402
-from mmcenternet.utils.launch import init_cpu_distributed  # noqa: E402
+from mmcenternet.utils.launch import finish_distributed, init_cpu_distributed  # noqa: E402
 
 
 class SkippingTinyModel(LossGuardMixin, TinyModel):
@@ -39,6 +39,7 @@ def main() -> None:
     print(f'RANK {dist.get_rank()} wrapper={type(runner.model).__name__} '
           f'skipped={getattr(model, "_non_finite_skips", 0)} iter={runner.iter} '
           f'finite={bool(torch.isfinite(weights).all())} weights={digest}', flush=True)
+    finish_distributed()
 
 
 if __name__ == '__main__':

@@ -36,7 +36,9 @@ def test_dist_train_nan_on_one_rank_stops_every_rank(tmp_path):
     assert proc.returncode != 0, out[-3000:]
     errors = re.findall(r'^error: non-finite loss at training iteration 1 \(runner.iter=0, '
                         r'epoch 1\): rank 1: loss_wh=nan\..*$', out, re.M)
-    assert len(errors) == 2, out[-3000:]  # one per rank, the same text
+    # every rank raises the same one-line error; the second one may not get printed: torchrun
+    # stops the other rank as soon as the first exits
+    assert 1 <= len(errors) <= 2, out[-3000:]
     assert 'NonFiniteLossError' not in out  # no traceback from the ranks (torchrun's own
     # ChildFailedError summary follows)
     assert not (tmp_path / 'work' / 'epoch_1.pth').exists()
