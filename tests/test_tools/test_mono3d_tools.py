@@ -14,7 +14,7 @@ from mmcenternet.datasets.kitti_mono3d import read_kitti_calib, read_kitti_label
 from mmcenternet.registry import MODELS
 from test_tools.kitti_workspace import ROOT, load_kitti_generator
 
-QUICKSTART = osp.join(ROOT, 'configs', 'quickstart', 'centernet3d_r18w16_1xb8-40e_toy-kitti.py')
+QUICKSTART = osp.join(ROOT, 'configs', 'quickstart', 'centernet3d_r18w16_1xb8-60e_toy-kitti.py')
 
 
 @pytest.fixture(scope='module')
