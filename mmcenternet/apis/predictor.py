@@ -148,8 +148,7 @@ def predictor_from_args(args, batch_size: int = 1) -> Predictor:
     """The :class:`Predictor` of a demo's parsed arguments."""
     check_json_path(args.pred_out)
     from mmcenternet.deploy.backend import init_backend_detector
-    model = init_backend_detector(args.config, args.checkpoint,
-                                  getattr(args, 'backend', 'pytorch'), args.device,
+    model = init_backend_detector(args.config, args.checkpoint, args.backend, args.device,
                                   strict=not args.no_strict_load)
     return Predictor(model, score_thr=args.score_thr, show_heatmap=args.show_heatmap,
                      batch_size=batch_size)

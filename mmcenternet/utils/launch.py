@@ -1,5 +1,4 @@
 """Helpers shared by ``tools/train.py`` and ``tools/test.py``."""
-import atexit
 import logging
 import os
 import sys
@@ -65,7 +64,6 @@ def init_cpu_distributed(launcher: str) -> bool:
         raise RuntimeError('--launcher pytorch needs the environment that torchrun sets '
                            '(RANK, WORLD_SIZE, MASTER_ADDR, ...); use tools/dist_train.sh')
     dist.init_process_group(backend='gloo')
-    atexit.register(destroy_cpu_distributed)
     return True
 
 
@@ -87,17 +85,6 @@ def finish_distributed() -> None:
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(0)
-
-
-def destroy_cpu_distributed() -> None:
-    """Destroys the gloo process group (registered with ``atexit``).
-
-    Left to the C++ destructors at interpreter exit, gloo's threads can still be joinable
-    and a rank that finished its run aborts ("terminate called without an active exception",
-    SIGABRT), which torchrun reports as a failed run; seen under heavy CPU load.
-    """
-    if dist.is_available() and dist.is_initialized():
-        dist.destroy_process_group()
 
 
 def cpu_ddp_wrapper_cfg(cfg) -> Optional[dict]:
