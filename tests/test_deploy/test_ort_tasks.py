@@ -28,7 +28,7 @@ pytest.importorskip('onnx')
 pytest.importorskip('onnxruntime')
 
 DDD_QUICKSTART = osp.join(ROOT, 'configs', 'quickstart',
-                          'centernet3d_r18w16_1xb8-60e_toy-kitti.py')
+                          'centernet3d_r18w16_1xb8-20e_toy-kitti.py')
 # its own visualizer: mmengine reuses an instance of the same name made by another test
 OWN_VISUALIZER = "visualizer = dict(name='ort-tasks-visualizer-{}')\n"
 

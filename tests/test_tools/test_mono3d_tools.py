@@ -14,7 +14,7 @@ from mmcenternet.datasets.kitti_mono3d import read_kitti_calib, read_kitti_label
 from mmcenternet.registry import MODELS
 from test_tools.kitti_workspace import ROOT, load_kitti_generator
 
-QUICKSTART = osp.join(ROOT, 'configs', 'quickstart', 'centernet3d_r18w16_1xb8-60e_toy-kitti.py')
+QUICKSTART = osp.join(ROOT, 'configs', 'quickstart', 'centernet3d_r18w16_1xb8-20e_toy-kitti.py')
 
 
 @pytest.fixture(scope='module')
@@ -70,6 +70,14 @@ def test_generator_writes_kitti_labels(workspace, tmp_path):
     stamp = os.path.getmtime(osp.join(again, 'training', 'label_2', '000000.txt'))
     load_kitti_generator().generate(again, num_train=2, num_val=2, seed=1)
     assert os.path.getmtime(osp.join(again, 'training', 'label_2', '000000.txt')) == stamp
+    # a larger training set keeps the same val images (under later ids)
+    more = str(tmp_path / 'more')
+    ids = load_kitti_generator().generate(more, num_train=3, num_val=1, seed=1)
+    assert ids['val'] == ['000003']
+    for sub, ext in (('label_2', '.txt'), ('image_2', '.png')):
+        with open(osp.join(root, 'training', sub, '000002' + ext), 'rb') as a, \
+                open(osp.join(more, 'training', sub, '000003' + ext), 'rb') as b:
+            assert a.read() == b.read()
 
 
 def test_test_tool_evaluates_writes_results_and_draws(workspace, tmp_path):

@@ -19,7 +19,10 @@ regions (KITTI marks unlabelled far / hidden objects that way). ``ImageSets/{tra
 trainval}.txt`` list the splits; ``training/calib`` the calibration files.
 
 Deterministic: every image comes from its own generator seeded with ``(seed, split,
-index)``; a second run with the same arguments skips the work.
+index)``, so the val images do not depend on ``--num-train`` (a larger training set keeps
+the same val set); a second run with the same arguments skips the work. The default 2000
+training images (about 1.4 GB, a few minutes): with 400 the 3D quickstart model learned
+them by heart (Car 3D AP 56 on training images, 18 on val; configs/quickstart/README.md).
 
     python tools/misc/gen_toy_kitti.py --out data/toy_kitti
 """
@@ -360,7 +363,7 @@ def _is_complete(out_dir: str, params: dict) -> bool:
                for sub, ext in (('image_2', '.png'), ('label_2', '.txt'), ('calib', '.txt')))
 
 
-def generate(out_dir: str = 'data/toy_kitti', num_train: int = 400, num_val: int = 100,
+def generate(out_dir: str = 'data/toy_kitti', num_train: int = 2000, num_val: int = 100,
              seed: int = 0, force: bool = False) -> dict:
     """Writes the set (skipped when an identical complete one exists).
 
@@ -408,7 +411,7 @@ def generate(out_dir: str = 'data/toy_kitti', num_train: int = 400, num_val: int
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description='Generate the toy KITTI-format 3D set.')
     parser.add_argument('--out', default='data/toy_kitti', help='output root folder')
-    parser.add_argument('--num-train', type=int, default=400)
+    parser.add_argument('--num-train', type=int, default=2000)
     parser.add_argument('--num-val', type=int, default=100)
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--force', action='store_true',

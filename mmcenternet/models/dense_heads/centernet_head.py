@@ -35,6 +35,21 @@ def build_branch(in_channels: int, feat_channels: int, out_channels: int) -> nn.
         nn.Conv2d(feat_channels, out_channels, 1, bias=True))
 
 
+def coord_maps(feat: Tensor) -> Tensor:
+    """Two channels, x and y of each cell normalised to [-1, 1] over the map (CoordConv,
+    Liu et al. 2018), shaped ``(B, 2, H, W)`` like ``feat``."""
+    b, _, h, w = feat.shape
+    ys = torch.linspace(-1., 1., h, dtype=feat.dtype, device=feat.device)
+    xs = torch.linspace(-1., 1., w, dtype=feat.dtype, device=feat.device)
+    grid = torch.stack([xs.view(1, w).expand(h, w), ys.view(h, 1).expand(h, w)])
+    return grid.unsqueeze(0).expand(b, 2, h, w)
+
+
+# what a branch spec may hold (a misspelt key would otherwise be ignored silently)
+BRANCH_KEYS = ('out_channels', 'loss', 'bias_init', 'activation', 'activate_before_loss',
+               'coord')
+
+
 def inverse_sigmoid_depth(x: Tensor) -> Tensor:
     """Official depth output transform: ``1 / (sigmoid(x) + 1e-6) - 1``."""
     return 1. / (x.sigmoid() + 1e-6) - 1.
@@ -97,6 +112,12 @@ class CenterNetHead(BaseDenseHead):
                              f'{sorted(self.branch_cfgs)}')
         self.branch_cfgs['heatmap'].setdefault('activation', 'sigmoid')
         for name, cfg in self.branch_cfgs.items():
+            unknown = sorted(set(cfg) - set(BRANCH_KEYS))
+            if unknown:
+                raise ValueError(f'CenterNetHead.branches.{name} has unknown keys {unknown}; '
+                                 f'a branch takes {list(BRANCH_KEYS)}')
+            if 'out_channels' not in cfg:
+                raise ValueError(f'CenterNetHead.branches.{name} needs out_channels')
             act = cfg.get('activation')
             if act is not None and act not in ACTIVATIONS:
                 raise ValueError(f'CenterNetHead.branches.{name}.activation must be one of '
@@ -105,7 +126,8 @@ class CenterNetHead(BaseDenseHead):
         self.num_stacks = num_stacks
         self.branches = nn.ModuleDict({
             name: nn.ModuleList([
-                build_branch(in_channels, feat_channels, cfg['out_channels'])
+                build_branch(in_channels + (2 if cfg.get('coord') else 0), feat_channels,
+                             cfg['out_channels'])
                 for _ in range(num_stacks)
             ])
             for name, cfg in self.branch_cfgs.items()
@@ -147,8 +169,13 @@ class CenterNetHead(BaseDenseHead):
             One dict ``{branch name: raw map (B, C_b, H, W)}`` per stack.
         """
         feats = feats[-self.num_stacks:]
-        return [{name: stacks[i](feat) for name, stacks in self.branches.items()}
-                for i, feat in enumerate(feats)]
+        coord_names = [n for n, cfg in self.branch_cfgs.items() if cfg.get('coord')]
+        outs = []
+        for i, feat in enumerate(feats):
+            with_coord = torch.cat([feat, coord_maps(feat)], 1) if coord_names else None
+            outs.append({name: stacks[i](with_coord if name in coord_names else feat)
+                         for name, stacks in self.branches.items()})
+        return outs
 
     # ------------------------------------------------------------------ training
     def loss(self, x: Tuple[Tensor, ...], batch_data_samples: SampleList) -> dict:

@@ -97,3 +97,40 @@ def test_scale_factor_fallback_and_missing_branch_error():
         depth=dict(out_channels=1, loss=dict(type='RegL1Loss'))))
     with pytest.raises(KeyError, match='depth'):
         bad.loss((torch.rand(1, 8, 16, 16), ), [sample([[4., 4., 30., 40.]], [1])])
+
+
+def _with_coord_wh():
+    return dict(heatmap=dict(out_channels=3, bias_init=-2.19,
+                             loss=dict(type='CenterNetFocalLoss')),
+                wh=dict(out_channels=2, coord=True, loss=dict(type='RegL1Loss')),
+                offset=dict(out_channels=2, loss=dict(type='RegL1Loss')))
+
+
+def test_coord_branch_sees_position():
+    from mmcenternet.models.dense_heads.centernet_head import coord_maps
+    grid = coord_maps(torch.zeros(2, 5, 3, 4))
+    assert grid.shape == (2, 2, 3, 4)
+    assert torch.allclose(grid[0, 0, 1], torch.tensor([-1., -1 / 3, 1 / 3, 1.]))
+    assert torch.allclose(grid[1, 1, :, 2], torch.tensor([-1., 0., 1.]))
+    head = make_head(branches=_with_coord_wh())
+    assert head.branches['wh'][0][0].in_channels == 10  # 8 + x, y
+    assert head.branches['offset'][0][0].in_channels == 8
+    # a constant feature map: only the coordinate branch varies over the map
+    with torch.no_grad():
+        head.branches['wh'][0][0].weight.normal_()
+        head.branches['offset'][0][0].weight.normal_()
+        outs = head((torch.ones(1, 8, 12, 12), ))
+    inner = (slice(None), slice(None), slice(1, -1), slice(1, -1))  # away from the padding
+    assert outs[0]['wh'][inner].std(dim=(2, 3)).min() > 1e-4
+    assert outs[0]['offset'][inner].std(dim=(2, 3)).max() < 1e-6
+    samples = [sample([[4., 4., 30., 40.]], [1])]
+    losses = head.loss((torch.rand(1, 8, 16, 16), ), samples)
+    sum(losses.values()).backward()
+    assert head.branches['wh'][0][0].weight.grad[:, 8:].abs().sum() > 0
+
+
+def test_misspelt_branch_key_is_refused():
+    branches = _with_coord_wh()
+    branches['wh'] = dict(out_channels=2, cord=True)
+    with pytest.raises(ValueError, match=r"branches.wh has unknown keys \['cord'\]"):
+        make_head(branches=branches)
