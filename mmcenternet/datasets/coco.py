@@ -292,6 +292,30 @@ class CenterNetCocoDataset(CocoDataset):
                            if cat['name'] in set(classes)]
         self.cat_ids = [cat['id'] for cat in self.categories]
         self.cat2label = {cat_id: i for i, cat_id in enumerate(self.cat_ids)}
+        self._name_labels_in_file_order(classes)
+
+    def _name_labels_in_file_order(self, classes: List[str]) -> None:
+        """Labels follow the file's category order (as mmdet's); when
+        ``metainfo['classes']`` lists the same names in another order, mmdet
+        names label ``i`` ``classes[i]`` anyway (wrong names in drawings,
+        per-class results and the checkpoint's ``dataset_meta``). Here the
+        names (and a per-class ``palette``) are put in label order, with one
+        warning saying so."""
+        in_label_order = tuple(cat['name'] for cat in self.categories)
+        if in_label_order == tuple(classes) or \
+                sorted(in_label_order) != sorted(classes):
+            return
+        palette = self._metainfo.get('palette')
+        if palette is not None and len(palette) == len(classes):
+            self._metainfo['palette'] = [palette[classes.index(name)]
+                                         for name in in_label_order]
+        self._metainfo['classes'] = in_label_order
+        warn_and_log(
+            f'{self.ann_file}: metainfo classes {tuple(classes)} are not in '
+            f'the file\'s category order; labels follow the file (as in '
+            f'mmdet), so the names are used in that order: {in_label_order}. '
+            'List the classes in this order to silence this warning.',
+            DatasetWarning, stacklevel=3)
 
     def _report_unused_categories(self, data: dict) -> None:
         """One counted warning for boxes whose category is not in ``classes``.

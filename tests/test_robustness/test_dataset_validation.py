@@ -276,3 +276,30 @@ def test_loading_the_dataset_decodes_no_image(tmp_path, monkeypatch):
     monkeypatch.setattr(cv2, 'imdecode', no_decoding)
     dataset = _dataset(_write(tmp_path, GOOD), pipeline=[dict(type='LoadImageFromFileSafe')])
     assert len(dataset) == 1
+
+
+def test_classes_in_another_order_than_the_file_name_labels_in_file_order(tmp_path):
+    """Labels follow the file's category order (as mmdet); the names are reordered to
+    match them (mmdet would name label 0 'square' here), with one warning."""
+    path = _write(tmp_path, GOOD)
+    with pytest.warns(DatasetWarning) as record, \
+            DefaultScope.overwrite_default_scope('mmcenternet'):
+        dataset = CenterNetCocoDataset(
+            ann_file=str(path), data_prefix=dict(img=str(tmp_path) + '/'),
+            metainfo=dict(classes=('square', 'circle'),
+                          palette=[(0, 0, 255), (255, 0, 0)]), pipeline=[])
+    messages = [str(w.message) for w in record]
+    assert messages == [f"{path}: metainfo classes ('square', 'circle') are not in the "
+                        "file's category order; labels follow the file (as in mmdet), so "
+                        "the names are used in that order: ('circle', 'square'). List the "
+                        'classes in this order to silence this warning.']
+    assert dataset.metainfo['classes'] == ('circle', 'square')
+    assert dataset.metainfo['palette'] == [(255, 0, 0), (0, 0, 255)]
+    instances = dataset.get_data_info(0)['instances']
+    names = [dataset.metainfo['classes'][i['bbox_label']] for i in instances]
+    assert names == ['circle', 'square']  # category ids 7 and 9 of the file
+    assert dataset.cat_ids == [7, 9]
+    # the file's order: no warning, nothing changed
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')
+        assert _dataset(path).metainfo['classes'] == CLASSES
