@@ -123,11 +123,14 @@ class CenterNetHead(BaseDenseHead):
                 raise ValueError(f'CenterNetHead.branches.{name}.activation must be one of '
                                  f'{sorted(ACTIVATIONS)} or None, got {act!r}')
         self.num_classes = self.branch_cfgs['heatmap']['out_channels']
+        # branches that also see the cells' coordinates (``coord=True``)
+        self.coord_branches = frozenset(
+            name for name, cfg in self.branch_cfgs.items() if cfg.get('coord'))
         self.num_stacks = num_stacks
         self.branches = nn.ModuleDict({
             name: nn.ModuleList([
-                build_branch(in_channels + (2 if cfg.get('coord') else 0), feat_channels,
-                             cfg['out_channels'])
+                build_branch(in_channels + (2 if name in self.coord_branches else 0),
+                             feat_channels, cfg['out_channels'])
                 for _ in range(num_stacks)
             ])
             for name, cfg in self.branch_cfgs.items()
@@ -169,11 +172,11 @@ class CenterNetHead(BaseDenseHead):
             One dict ``{branch name: raw map (B, C_b, H, W)}`` per stack.
         """
         feats = feats[-self.num_stacks:]
-        coord_names = [n for n, cfg in self.branch_cfgs.items() if cfg.get('coord')]
         outs = []
         for i, feat in enumerate(feats):
-            with_coord = torch.cat([feat, coord_maps(feat)], 1) if coord_names else None
-            outs.append({name: stacks[i](with_coord if name in coord_names else feat)
+            with_coord = (torch.cat([feat, coord_maps(feat)], 1)
+                          if self.coord_branches else None)
+            outs.append({name: stacks[i](with_coord if name in self.coord_branches else feat)
                          for name, stacks in self.branches.items()})
         return outs
 
