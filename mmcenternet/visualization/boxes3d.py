@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 import torch
 
-from mmcenternet.utils.camera3d import BOX_EDGES, affine_cam2img, box3d_corners, project
+from mmcenternet.structures.camera3d import BOX_EDGES, affine_cam2img, box3d_corners, project
 from .visualizer import register_instance_drawer
 
 FRONT_EDGES = ((0, 5), (1, 4))  # a cross on the front face (the heading), as officially

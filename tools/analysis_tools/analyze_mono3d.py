@@ -35,7 +35,7 @@ from mmcenternet.evaluation.metrics.kitti_metric import (objects_to_anno,
                                                          predictions_to_anno)
 from mmcenternet.registry import DATASETS
 from mmcenternet.utils import register_all_modules
-from mmcenternet.utils.camera3d import boxes3d_from_center, project
+from mmcenternet.structures.camera3d import boxes3d_from_center, project
 
 #: Components an oracle can replace (see :func:`apply_oracle`).
 ORACLES = ('depth', 'center2d', 'location', 'dims', 'rot_y', 'depth+center2d+dims')

@@ -74,7 +74,7 @@ DEPTH_RANGE = (4.0, 25.0)
 MIN_VISIBLE_PX = 40  # fewer visible pixels: DontCare
 MIN_BOX_HEIGHT = 12  # 2D boxes lower than this (px): DontCare
 MAX_TRUNCATION = 0.85  # more of the silhouette outside the image: not labelled
-# faces of a box in the corner order of mmcenternet.utils.camera3d.box3d_corners
+# faces of a box in the corner order of mmcenternet.structures.camera3d.box3d_corners
 # (0-3 bottom, 4-7 top; 0, 1, 4, 5 at the front): name -> corners counter-clockwise
 # as (bottom-left, bottom-right, top-right, top-left) seen from outside
 FACES = {'front': (1, 0, 4, 5), 'back': (3, 2, 6, 7), 'left': (0, 3, 7, 4),

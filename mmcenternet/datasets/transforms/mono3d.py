@@ -4,7 +4,7 @@ import torch
 from mmdet.datasets.transforms import LoadAnnotations
 
 from mmcenternet.registry import TRANSFORMS
-from mmcenternet.utils.camera3d import project, wrap_angle
+from mmcenternet.structures.camera3d import project, wrap_angle
 
 #: ``results`` keys of the per-object 3D annotations, with their dtypes.
 MONO3D_FIELDS = dict(gt_bboxes_3d=('bbox_3d', np.float32, (-1, 7)),

@@ -7,7 +7,7 @@ import torch
 
 from mmcenternet.datasets.transforms.center_affine import transform_bboxes
 from mmcenternet.registry import DATASETS
-from mmcenternet.utils.camera3d import affine_cam2img, box3d_corners, project
+from mmcenternet.structures.camera3d import affine_cam2img, box3d_corners, project
 from test_tools.kitti_workspace import dataset_cfg, load_kitti_generator
 
 META = ('img_id', 'img_shape', 'ori_shape', 'affine_matrix', 'cam2img', 'jittered', 'flip')

@@ -9,7 +9,7 @@ from mmengine.structures import InstanceData
 from mmcenternet.models.losses import BinRotLoss
 from mmcenternet.models.task_modules import DDDDecoder, DDDEncoder, alpha_to_bins
 from mmcenternet.models.task_modules.decoders import bins_to_alpha
-from mmcenternet.utils.camera3d import (box3d_corners, project, rot_y_to_alpha, unproject,
+from mmcenternet.structures.camera3d import (box3d_corners, project, rot_y_to_alpha, unproject,
                                         wrap_angle)
 
 P2 = torch.tensor([[721.5377, 0., 609.5593, 44.85728], [0., 721.5377, 172.854, 0.2163791],

@@ -7,7 +7,7 @@ from mmengine.structures import InstanceData
 from torch import Tensor
 
 from mmcenternet.registry import TASK_UTILS
-from mmcenternet.utils.camera3d import affine_cam2img, project
+from mmcenternet.structures.camera3d import affine_cam2img, project
 from ..gaussian import draw_gaussians, flatten_gt
 from .ctdet_encoder import CTDetEncoder, _boxes_tensor
 

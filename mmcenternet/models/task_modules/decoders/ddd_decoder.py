@@ -7,7 +7,7 @@ import torch
 from torch import Tensor
 
 from mmcenternet.registry import TASK_UTILS
-from mmcenternet.utils.camera3d import affine_cam2img, boxes3d_from_center
+from mmcenternet.structures.camera3d import affine_cam2img, boxes3d_from_center
 from .base import AFFINE_KEY, BaseCenterDecoder
 from .ctdet_decoder import CTDetDecoder, gather_at
 
