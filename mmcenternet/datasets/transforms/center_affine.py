@@ -3,15 +3,39 @@
 mmdet's CenterNet uses ``RandomCenterCropPad`` instead, which samples crops differently; these
 transforms follow the official ``CTDetDataset`` so trained models match the paper.
 """
-from typing import Optional, Sequence, Tuple
+from typing import Callable, Dict, Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
 from mmcv.transforms import BaseTransform
 
 from mmcenternet.registry import TRANSFORMS
-from .keypoints import transform_keypoints
-from .mono3d import flip_mono3d_annotations
+
+#: results key -> ``fn(results, mat, flipped, width, out_size)``, run when the key is present
+#: (see :func:`register_affine_mapper`).
+AFFINE_MAPPERS: Dict[str, Callable] = {}
+#: ``jitter_style`` -> ``fn(transform, center, size, height, width) -> size``.
+JITTER_STYLES: Dict[str, Callable] = {}
+
+
+def register_affine_mapper(key: str) -> Callable:
+    """Decorator of a task file: ``fn(results, mat, flipped, width, out_size)`` maps the
+    task's annotation ``results[key]`` (when present and not None) through the warp of
+    :class:`CenterAffine`: ``mat`` (3x3, original -> input pixels, flip included), whether the
+    image was flipped left-right, the width of the image flipped and the ``(w, h)`` input."""
+    def wrap(fn: Callable) -> Callable:
+        AFFINE_MAPPERS[key] = fn
+        return fn
+    return wrap
+
+
+def register_jitter_style(name: str) -> Callable:
+    """Decorator: ``fn(transform, center, size, height, width) -> size`` is the gaussian
+    jitter of ``CenterAffine(jitter_style=name)`` (it moves ``center`` in place)."""
+    def wrap(fn: Callable) -> Callable:
+        JITTER_STYLES[name] = fn
+        return fn
+    return wrap
 
 
 class RandomSourceMixin:
@@ -78,27 +102,18 @@ class CenterAffine(RandomSourceMixin, BaseTransform):
     is drawn at least ``get_border(border)`` pixels inside the image, and the image is flipped
     left-right with probability ``flip_prob`` (box x mapped as ``w - 1 - x``, as officially).
     Instead of ``random_scales`` (official ``not_rand_crop``) ``shift`` / ``scale`` give the
-    gaussian jitter of the official alternative; ``jitter_prob`` / ``jitter_style='ddd'``
-    give the official 3D task's variant (applied to a fraction of the images, scale drawn
-    first, the shift relative to the image width and height). With ``crop_size`` the random
-    window is ``crop_size`` times the random scale instead of the long side times it
-    (CornerNet's and Keypoint Triplets' ``random_crop``: a ``511 * scale`` window resized to
-    511).
+    gaussian jitter of the official alternative, in the registered ``jitter_style``
+    (:func:`register_jitter_style`; the 3D one lives in ``transforms/mono3d.py``). With
+    ``crop_size`` the random window is ``crop_size`` times the random scale instead of the
+    long side times it (CornerNet's and Keypoint Triplets' ``random_crop``: a ``511 * scale``
+    window resized to 511).
 
     Adds ``affine_matrix`` (3x3, original -> input pixels), ``img_shape``, ``scale_factor``,
     ``flip``, ``flip_direction`` and ``jittered`` (whether a random crop / scale / shift was
     applied: the 3D task does not supervise depth and size on such images). Boxes are mapped
     but not clipped: the target encoder clips them at the output stride, as the official
-    code does. 3D annotations (``gt_bboxes_3d``, ``gt_alphas``) stay in camera coordinates
-    (``cam2img`` stays the original image's calibration, the network input's camera being
-    ``affine_matrix @ cam2img``); a flip mirrors them (:func:`flip_mono3d_annotations`).
-    Keypoints (``gt_keypoints`` with
-    ``gt_keypoints_visible``) go through the same matrix; a flip swaps left and right
-    joints by the sample's ``flip_indices`` (from the dataset metainfo) and joints that
-    leave the input become unlabelled (visibility 0), as the official ``multi_pose``
-    sample drops them. (One consequence differs from the official code: a person whose
-    every labelled joint left the crop counts as having no labelled joint, so the encoder
-    gives it no size loss, where the official code still trains its size.)
+    code does. The other annotations (keypoints, 3D boxes, ...) go through the mappers their
+    task files register for their results key (:func:`register_affine_mapper`).
 
     Args:
         input_size: ``(width, height)`` of the network input when not ``keep_res``.
@@ -123,13 +138,11 @@ class CenterAffine(RandomSourceMixin, BaseTransform):
             uses the true ratios ``new_w / w`` and ``new_h / h``.
         jitter_prob: Probability that an image gets the ``shift`` / ``scale`` jitter
             (official ``aug_ddd`` 0.5 for 3D; 1 otherwise).
-        jitter_style: ``'ctdet'`` (shift first, relative to the source size) or ``'ddd'``
-            (the official ``DddDataset``: a uniform draw against ``jitter_prob`` for every
-            image, then the scale, then the shift relative to the image width / height).
+        jitter_style: A registered jitter: ``'ctdet'`` (shift first, relative to the source
+            size) or ``'ddd'`` (``transforms/mono3d.py``).
     """
 
     BACKMAP_MODES = ('official', 'exact')
-    JITTER_STYLES = ('ctdet', 'ddd')
 
     def __init__(self, input_size: Tuple[int, int] = (512, 512), keep_res: bool = False,
                  pad_divisor: int = 32, random_scales: Optional[Sequence[float]] = None,
@@ -140,9 +153,9 @@ class CenterAffine(RandomSourceMixin, BaseTransform):
         if backmap not in self.BACKMAP_MODES:
             raise ValueError(f'CenterAffine.backmap must be one of {self.BACKMAP_MODES}, '
                              f'got {backmap!r}')
-        if jitter_style not in self.JITTER_STYLES:
-            raise ValueError(f'CenterAffine.jitter_style must be one of {self.JITTER_STYLES}, '
-                             f'got {jitter_style!r}')
+        if jitter_style not in JITTER_STYLES:
+            raise ValueError(f'CenterAffine.jitter_style must be one of {tuple(JITTER_STYLES)}'
+                             f', got {jitter_style!r}')
         self.backmap = backmap
         self.input_size = tuple(input_size)
         self.keep_res = keep_res
@@ -191,18 +204,8 @@ class CenterAffine(RandomSourceMixin, BaseTransform):
             h_border = get_border(self.border, height)
             center[0] = self.random.randint(low=w_border, high=width - w_border)
             center[1] = self.random.randint(low=h_border, high=height - h_border)
-        elif self.jitter_style == 'ddd':
-            if self.random.random() < self.jitter_prob:
-                sf, cf = self.scale, self.shift
-                size = size * np.clip(self.random.randn() * sf + 1, 1 - sf, 1 + sf)
-                center[0] += width * np.clip(self.random.randn() * cf, -2 * cf, 2 * cf)
-                center[1] += height * np.clip(self.random.randn() * cf, -2 * cf, 2 * cf)
-        elif (self.shift > 0 or self.scale > 0) and (
-                self.jitter_prob >= 1 or self.random.random() < self.jitter_prob):
-            cf, sf = self.shift, self.scale
-            center[0] += size[0] * np.clip(self.random.randn() * cf, -2 * cf, 2 * cf)
-            center[1] += size[0] * np.clip(self.random.randn() * cf, -2 * cf, 2 * cf)
-            size = size * np.clip(self.random.randn() * sf + 1, 1 - sf, 1 + sf)
+        else:
+            size = JITTER_STYLES[self.jitter_style](self, center, size, height, width)
         return size
 
     def transform(self, results: dict) -> dict:
@@ -235,10 +238,9 @@ class CenterAffine(RandomSourceMixin, BaseTransform):
         results['jittered'] = jittered
         if results.get('gt_bboxes') is not None:
             self._map_boxes(results, mat, flipped)
-        if results.get('gt_keypoints') is not None:
-            self._map_keypoints(results, mat, flipped, out_size)
-        if flipped and results.get('gt_alphas') is not None:
-            flip_mono3d_annotations(results, width)
+        for key, mapper in AFFINE_MAPPERS.items():
+            if results.get(key) is not None:
+                mapper(results, mat, flipped, width, out_size)
         return results
 
     @staticmethod
@@ -262,27 +264,24 @@ class CenterAffine(RandomSourceMixin, BaseTransform):
             mapped = mapped[:, [2, 1, 0, 3]]
         results['gt_bboxes'] = type(boxes)(mapped) if hasattr(boxes, 'numpy') else mapped
 
-    @staticmethod
-    def _map_keypoints(results: dict, mat: np.ndarray, flipped: bool,
-                       out_size: Tuple[int, int]) -> None:
-        """Keypoints through the same matrix; on a flip, left and right joints swap by
-        ``results['flip_indices']``; joints leaving the input become unlabelled."""
-        if flipped and 'flip_indices' not in results:
-            raise KeyError(f'CenterAffine flipped {results.get("img_path")} but the sample '
-                           'has no "flip_indices" to swap its left and right keypoints (use '
-                           'a keypoint dataset with metainfo.flip_indices)')
-        visible = results.get('gt_keypoints_visible')
-        if visible is None:
-            visible = np.full(np.shape(results['gt_keypoints'])[:2], 2, np.float32)
-        results['gt_keypoints'], results['gt_keypoints_visible'] = transform_keypoints(
-            results['gt_keypoints'], visible, mat, out_size,
-            results['flip_indices'] if flipped else None)
-
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}(input_size={self.input_size}, '
                 f'keep_res={self.keep_res}, random_scales={self.random_scales}, '
                 f'flip_prob={self.flip_prob}, scale_ratio={self.scale_ratio}, '
                 f'backmap={self.backmap!r})')
+
+
+@register_jitter_style('ctdet')
+def ctdet_jitter(t: CenterAffine, center: np.ndarray, size: np.ndarray, height: int,
+                 width: int) -> np.ndarray:
+    """The official ``CTDetDataset`` jitter (``not_rand_crop``): for a ``jitter_prob`` share
+    of the images, the shift first, relative to the source size, then the scale."""
+    if (t.shift > 0 or t.scale > 0) and (t.jitter_prob >= 1 or t.random.random() < t.jitter_prob):
+        cf, sf = t.shift, t.scale
+        center[0] += size[0] * np.clip(t.random.randn() * cf, -2 * cf, 2 * cf)
+        center[1] += size[0] * np.clip(t.random.randn() * cf, -2 * cf, 2 * cf)
+        size = size * np.clip(t.random.randn() * sf + 1, 1 - sf, 1 + sf)
+    return size
 
 
 @TRANSFORMS.register_module()

@@ -1,9 +1,9 @@
 """Packing of the annotations of every CenterNet task into ``DetDataSample``.
 
 mmdet's ``PackDetInputs`` packs boxes, labels and masks only. The other tasks carry more
-per-instance arrays through the pipeline; this packer maps them all (split by
-``gt_ignore_flags`` as mmdet does), so a task adds a row to ``mapping_table`` rather than a
-packer of its own.
+per-instance arrays through the pipeline; each task's transform file registers its results
+keys with :func:`register_packed_fields` and this one packer maps them all (split by
+``gt_ignore_flags`` as mmdet does): no packer, and no table here, per task.
 """
 from mmdet.datasets.transforms import PackDetInputs
 
@@ -16,35 +16,30 @@ CENTERNET_META_KEYS = ('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_fa
 
 @TRANSFORMS.register_module()
 class PackCenterNetInputs(PackDetInputs):
-    """``PackDetInputs`` that also packs the annotations of pose, 3D and face data.
+    """``PackDetInputs`` that also packs the fields the tasks register.
 
-    Results key -> ``gt_instances`` field:
-
-    - ``gt_keypoints`` -> ``keypoints`` ``(N, K, 2)`` in input pixels (pose joints, face
-      landmarks) and ``gt_keypoints_visible`` -> ``keypoints_visible`` ``(N, K)`` (COCO
-      visibility 0/1/2; 0 = no annotation);
-    - ``gt_bboxes_3d`` -> ``bboxes_3d`` ``(N, 7)``: ``x, y, z`` (bottom center, camera
-      coordinates, metres), ``l, h, w``, ``rot_y``, as KITTI labels;
-    - ``gt_alphas`` -> ``alphas`` ``(N,)`` (observation angle);
-    - ``gt_truncation`` / ``gt_occlusion`` -> ``truncation`` / ``occlusion`` ``(N,)``;
-    - ``gt_dontcare`` -> ``dontcare`` ``(N,)`` bool: ignore regions that stay in
-      ``gt_instances`` in annotation order (KITTI ``DontCare`` / ``Van`` ..., see
-      ``KittiMono3DDataset``); mmdet's ``gt_ignore_flags`` would move them out.
+    ``mapping_table`` (results key -> ``gt_instances`` field) is mmdet's plus every
+    :func:`register_packed_fields` call of a task file (keypoints: ``transforms/keypoints.py``;
+    3D boxes, angles, KITTI flags: ``transforms/mono3d.py``).
 
     Args:
         meta_keys: As mmdet's; defaults to :data:`CENTERNET_META_KEYS`. Tasks add theirs
             (``flip_indices`` for keypoints, ``cam2img`` for 3D).
     """
 
-    mapping_table = dict(
-        PackDetInputs.mapping_table,
-        gt_keypoints='keypoints',
-        gt_keypoints_visible='keypoints_visible',
-        gt_bboxes_3d='bboxes_3d',
-        gt_alphas='alphas',
-        gt_truncation='truncation',
-        gt_occlusion='occlusion',
-        gt_dontcare='dontcare')
+    mapping_table = dict(PackDetInputs.mapping_table)
 
     def __init__(self, meta_keys=CENTERNET_META_KEYS) -> None:
         super().__init__(meta_keys=meta_keys)
+
+
+def register_packed_fields(**fields: str) -> None:
+    """A task's per-instance results keys and their ``gt_instances`` field names, e.g.
+    ``register_packed_fields(gt_keypoints='keypoints')``; a key packed under another name
+    already is an error."""
+    table = PackCenterNetInputs.mapping_table
+    clash = {k: table[k] for k, v in fields.items() if table.get(k, v) != v}
+    if clash:
+        raise ValueError(f'register_packed_fields: {clash} are already packed under other '
+                         'names')
+    table.update(fields)

@@ -1,10 +1,20 @@
-"""Keypoint annotations through the pipeline (pose joints, face landmarks)."""
+"""Keypoint annotations through the pipeline (pose joints, face landmarks).
+
+``gt_keypoints (N, K, 2)`` (image pixels) and ``gt_keypoints_visible (N, K)`` (COCO
+visibility 0/1/2; 0 = no annotation) go through ``CenterAffine``'s warp
+(:func:`map_keypoints`) and are packed as ``gt_instances.keypoints`` /
+``keypoints_visible`` (in input pixels). Face landmarks travel as the same fields.
+"""
 from typing import Optional, Sequence, Tuple
 
 import numpy as np
 from mmdet.datasets.transforms import LoadAnnotations
 
 from mmcenternet.registry import TRANSFORMS
+from .center_affine import register_affine_mapper
+from .formatting import register_packed_fields
+
+register_packed_fields(gt_keypoints='keypoints', gt_keypoints_visible='keypoints_visible')
 
 
 def transform_keypoints(keypoints: np.ndarray, visible: np.ndarray, mat: np.ndarray,
@@ -32,6 +42,27 @@ def transform_keypoints(keypoints: np.ndarray, visible: np.ndarray, mat: np.ndar
                (pts[..., 1] >= height))
     vis[outside] = 0
     return pts.astype(np.float32), vis
+
+
+@register_affine_mapper('gt_keypoints')
+def map_keypoints(results: dict, mat: np.ndarray, flipped: bool, width: int,
+                  out_size: Tuple[int, int]) -> None:
+    """``CenterAffine`` mapper: keypoints through the same matrix; on a flip, left and right
+    joints swap by the sample's ``flip_indices`` (from the dataset metainfo); joints that
+    leave the input become unlabelled (visibility 0), as the official ``multi_pose`` sample
+    drops them. (One consequence differs from the official code: a person whose every
+    labelled joint left the crop counts as having no labelled joint, so the encoder gives
+    it no size loss, where the official code still trains its size.)"""
+    if flipped and 'flip_indices' not in results:
+        raise KeyError(f'CenterAffine flipped {results.get("img_path")} but the sample '
+                       'has no "flip_indices" to swap its left and right keypoints (use '
+                       'a keypoint dataset with metainfo.flip_indices)')
+    visible = results.get('gt_keypoints_visible')
+    if visible is None:
+        visible = np.full(np.shape(results['gt_keypoints'])[:2], 2, np.float32)
+    results['gt_keypoints'], results['gt_keypoints_visible'] = transform_keypoints(
+        results['gt_keypoints'], visible, mat, out_size,
+        results['flip_indices'] if flipped else None)
 
 
 @TRANSFORMS.register_module()
