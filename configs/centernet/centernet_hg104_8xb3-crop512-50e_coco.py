@@ -8,7 +8,7 @@ _base_ = [
 train_dataloader = dict(batch_size=3)
 # Hourglass inputs are padded to a multiple of 128 at test time (official opt.pad = 127).
 test_pipeline = [
-    dict(type='LoadImageFromFileSafe'),
+    dict(type='LoadImageFromFile'),
     dict(type='CenterAffine', keep_res=True, pad_divisor=128),
     dict(type='LoadAnnotations', with_bbox=True),
     dict(type='PackDetInputs', meta_keys={{_base_.meta_keys}}),
@@ -19,7 +19,7 @@ model = dict(data_preprocessor=dict(pad_size_divisor=128))
 # --tta: the same 128 padding at every scale, so the mirrored maps line up (the TTA model
 # also crops each view's maps to its own input before merging).
 tta_pipeline = [
-    dict(type='LoadImageFromFileSafe'),
+    dict(type='LoadImageFromFile'),
     dict(type='TestTimeAug',
          transforms=[[dict(type='CenterAffine', keep_res=True, pad_divisor=128, scale_ratio=s)
                       for s in (0.5, 0.75, 1.0, 1.25, 1.5)],  # official test scales

@@ -13,7 +13,7 @@ model = dict(bbox_head=dict(encoder=dict(max_objs=512), decoder=dict(topk=1000))
              test_cfg=dict(score_thr=0.01))
 # boxes only: the official box files (invalid faces ignored), no landmark pipeline
 train_pipeline = [
-    dict(type='LoadImageFromFileSafe'),
+    dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations', with_bbox=True),
     dict(type='CenterAffine', input_size={{_base_.input_size}},
          random_scales={{_base_.random_scales}}, border=128, flip_prob=0.5),

@@ -11,7 +11,7 @@ model = dict(data_preprocessor=dict(pad_size_divisor=128))
 train_dataloader = dict(batch_size=3)
 # Hourglass inputs are padded to a multiple of 128 at test time (official opt.pad = 127).
 test_pipeline = [
-    dict(type='LoadImageFromFileSafe'),
+    dict(type='LoadImageFromFile'),
     dict(type='CenterAffine', keep_res=True, pad_divisor=128),
     dict(type='LoadPoseAnnotations', with_bbox=True),
     dict(type='PackCenterNetInputs', meta_keys={{_base_.meta_keys}}),
@@ -22,7 +22,7 @@ test_dataloader = val_dataloader
 # comprehension, which would iterate over its characters
 tta_scales = [0.5, 0.75, 1.0, 1.25, 1.5]
 tta_pipeline = [
-    dict(type='LoadImageFromFileSafe'),
+    dict(type='LoadImageFromFile'),
     dict(type='TestTimeAug',
          transforms=[[dict(type='CenterAffine', keep_res=True, pad_divisor=128, scale_ratio=s)
                       for s in tta_scales],

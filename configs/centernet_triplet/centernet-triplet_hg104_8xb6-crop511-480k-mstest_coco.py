@@ -7,7 +7,7 @@ _base_ = ['./centernet-triplet_hg104_8xb6-crop511-480k_coco.py']
 tta_scales = [0.6, 1.0, 1.2, 1.5, 1.8]
 meta_keys = {{_base_.meta_keys}}
 tta_pipeline = [
-    dict(type='LoadImageFromFileSafe'),
+    dict(type='LoadImageFromFile'),
     dict(type='TestTimeAug',
          transforms=[[dict(type='CenterAffine', keep_res=True, pad_divisor=128, scale_ratio=s)
                       for s in tta_scales],

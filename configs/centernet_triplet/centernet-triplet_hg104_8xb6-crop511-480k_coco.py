@@ -15,7 +15,7 @@ meta_keys = {{_base_.meta_keys}}
 # the original image. Boxes are clipped to the crop and empty ones dropped by the encoder,
 # as Duan's _clip_detections.
 train_pipeline = [
-    dict(type='LoadImageFromFileSafe'),
+    dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations', with_bbox=True),
     dict(type='CenterAffine', input_size=(511, 511), crop_size=511,
          random_scales={{_base_.random_scales}}, border=128, flip_prob=0.5),
@@ -25,7 +25,7 @@ train_pipeline = [
 # Duan's test input: the image at its size, centred in an (h | 127) x (w | 127) canvas
 # (128k - 1); here a 128k canvas (a 1-pixel larger pad: same network, stride exactly 4).
 test_pipeline = [
-    dict(type='LoadImageFromFileSafe'),
+    dict(type='LoadImageFromFile'),
     dict(type='CenterAffine', keep_res=True, pad_divisor=128),
     dict(type='LoadAnnotations', with_bbox=True),
     dict(type='PackDetInputs', meta_keys=meta_keys),
@@ -34,7 +34,7 @@ test_pipeline = [
 # separately and their corner pairs pooled before the central-region test.
 tta_scales = [1.0]
 tta_pipeline = [
-    dict(type='LoadImageFromFileSafe'),
+    dict(type='LoadImageFromFile'),
     dict(type='TestTimeAug',
          transforms=[[dict(type='CenterAffine', keep_res=True, pad_divisor=128, scale_ratio=s)
                       for s in tta_scales],

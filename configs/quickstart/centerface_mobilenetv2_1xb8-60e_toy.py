@@ -12,7 +12,7 @@ model = dict(
     bbox_head=dict(encoder=dict(max_objs=32), decoder=dict(topk=100)),
     test_cfg=dict(score_thr=0))
 train_pipeline = [
-    dict(type='LoadImageFromFileSafe'),
+    dict(type='LoadImageFromFile'),
     dict(type='LoadPoseAnnotations', with_bbox=True),
     dict(type='CenterAffine', input_size={{_base_.input_size}},
          random_scales=[0.7, 0.8, 0.9, 1.0, 1.1, 1.2, 1.3], border=128, flip_prob=0.5),

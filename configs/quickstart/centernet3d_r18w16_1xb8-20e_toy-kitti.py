@@ -37,14 +37,14 @@ find_unused_parameters = False
 
 meta_keys = {{_base_.meta_keys}}
 train_pipeline = [
-    dict(type='LoadImageFromFileSafe'),
+    dict(type='LoadImageFromFile'),
     dict(type='LoadMono3DAnnotations'),
     dict(type='CenterAffine', input_size=input_size, shift=0.05, scale=0.1, jitter_prob=0.2,
          jitter_style='ddd'),
     dict(type='PackCenterNetInputs', meta_keys=meta_keys),
 ]
 test_pipeline = [
-    dict(type='LoadImageFromFileSafe'),
+    dict(type='LoadImageFromFile'),
     dict(type='CenterAffine', input_size=input_size),
     dict(type='PackCenterNetInputs', meta_keys=meta_keys),
 ]

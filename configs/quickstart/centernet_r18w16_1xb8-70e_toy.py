@@ -25,7 +25,7 @@ model = dict(
         encoder=dict(num_classes=num_classes)))
 
 train_pipeline = [
-    dict(type='LoadImageFromFileSafe'),
+    dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations', with_bbox=True),
     dict(type='CenterAffine', input_size={{_base_.input_size}},
          random_scales=[0.7, 0.8, 0.9, 1.0, 1.1, 1.2, 1.3], border=128, flip_prob=0.5),

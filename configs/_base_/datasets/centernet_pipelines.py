@@ -5,7 +5,7 @@ meta_keys = ('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor', 'fl
              'flip_direction', 'affine_matrix')
 
 train_pipeline = [
-    dict(type='LoadImageFromFileSafe'),
+    dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations', with_bbox=True),
     dict(type='CenterAffine', input_size=input_size, random_scales=random_scales, border=128,
          flip_prob=0.5),
@@ -15,7 +15,7 @@ train_pipeline = [
 # Official COCO evaluation (experiments/ctdet_coco_*.sh) tests with --keep_res: the image at
 # its own size, padded to a multiple of 32. Pascal VOC tests at a fixed 512 (voc0712.py).
 test_pipeline = [
-    dict(type='LoadImageFromFileSafe'),
+    dict(type='LoadImageFromFile'),
     dict(type='CenterAffine', keep_res=True, pad_divisor=32),
     dict(type='LoadAnnotations', with_bbox=True),
     dict(type='PackDetInputs', meta_keys=meta_keys),
@@ -23,7 +23,7 @@ test_pipeline = [
 # --tta: flip, and the official multi-scale set (0.5 ... 1.5) merged with soft-NMS.
 tta_scales = [0.5, 0.75, 1.0, 1.25, 1.5]
 tta_pipeline = [
-    dict(type='LoadImageFromFileSafe'),
+    dict(type='LoadImageFromFile'),
     dict(type='TestTimeAug',
          transforms=[[dict(type='CenterAffine', keep_res=True, pad_divisor=32, scale_ratio=s)
                       for s in tta_scales],

@@ -37,7 +37,7 @@ meta_keys = ('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor', 'fl
 input_size = (512, 512)
 
 train_pipeline = [
-    dict(type='LoadImageFromFileSafe'),
+    dict(type='LoadImageFromFile'),
     dict(type='LoadPoseAnnotations', with_bbox=True),
     dict(type='CenterAffine', input_size=input_size, random_scales={{_base_.random_scales}},
          border=128, flip_prob=0.5),
@@ -45,7 +45,7 @@ train_pipeline = [
     dict(type='PackCenterNetInputs', meta_keys=meta_keys),
 ]
 test_pipeline = [
-    dict(type='LoadImageFromFileSafe'),
+    dict(type='LoadImageFromFile'),
     dict(type='CenterAffine', keep_res=True, pad_divisor=32),
     dict(type='LoadPoseAnnotations', with_bbox=True),
     dict(type='PackCenterNetInputs', meta_keys=meta_keys),
@@ -56,7 +56,7 @@ test_pipeline = [
 # comprehension, which would iterate over its characters
 tta_scales = [0.5, 0.75, 1.0, 1.25, 1.5]
 tta_pipeline = [
-    dict(type='LoadImageFromFileSafe'),
+    dict(type='LoadImageFromFile'),
     dict(type='TestTimeAug',
          transforms=[[dict(type='CenterAffine', keep_res=True, pad_divisor=32, scale_ratio=s)
                       for s in tta_scales],

@@ -14,14 +14,14 @@ data_prefix = dict(img='training/image_2', label='training/label_2', calib='trai
 split_dir = 'ImageSets_3dop'
 
 train_pipeline = [
-    dict(type='LoadImageFromFileSafe'),
+    dict(type='LoadImageFromFile'),
     dict(type='LoadMono3DAnnotations'),
     dict(type='CenterAffine', input_size=input_size, shift=0.1, scale=0.4, jitter_prob=0.5,
          jitter_style='ddd'),
     dict(type='PackCenterNetInputs', meta_keys=meta_keys),
 ]
 test_pipeline = [
-    dict(type='LoadImageFromFileSafe'),
+    dict(type='LoadImageFromFile'),
     dict(type='CenterAffine', input_size=input_size),
     dict(type='PackCenterNetInputs', meta_keys=meta_keys),
 ]

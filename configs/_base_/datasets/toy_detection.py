@@ -8,7 +8,7 @@ input_size = (128, 128)
 meta_keys = {{_base_.meta_keys}}
 
 train_pipeline = [
-    dict(type='LoadImageFromFileSafe'),
+    dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations', with_bbox=True),
     dict(type='CenterAffine', input_size=input_size, random_scales={{_base_.random_scales}},
          border=128, flip_prob=0.5),
@@ -16,7 +16,7 @@ train_pipeline = [
     dict(type='PackDetInputs', meta_keys=meta_keys),
 ]
 tta_pipeline = [
-    dict(type='LoadImageFromFileSafe'),
+    dict(type='LoadImageFromFile'),
     dict(type='TestTimeAug',
          transforms=[[dict(type='CenterAffine', keep_res=True, pad_divisor=32, scale_ratio=s)
                       for s in (0.75, 1.0, 1.25)],

@@ -13,7 +13,7 @@ voc_max_objs = 50  # official pascal.py (COCO: 128)
 data_root = 'data/VOCdevkit/'
 backend_args = None
 _fixed_test = [
-    dict(type='LoadImageFromFileSafe'),
+    dict(type='LoadImageFromFile'),
     dict(type='CenterAffine', input_size=(512, 512)),
     dict(type='LoadAnnotations', with_bbox=True),
     dict(type='PackDetInputs', meta_keys={{_base_.meta_keys}}),
@@ -58,7 +58,7 @@ test_evaluator = val_evaluator
 # The official VOC results are flip-tested at the fixed 512 input (test.py --flip_test):
 # tools/test.py CONFIG CKPT --tta runs exactly that protocol (one scale, no soft-NMS).
 tta_pipeline = [
-    dict(type='LoadImageFromFileSafe'),
+    dict(type='LoadImageFromFile'),
     dict(type='TestTimeAug',
          transforms=[[dict(type='CenterAffine', input_size=(512, 512))],
                      [dict(type='RandomFlip', prob=1.), dict(type='RandomFlip', prob=0.)],

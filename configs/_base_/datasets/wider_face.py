@@ -21,7 +21,7 @@ metainfo = None  # the base's COCO person set does not apply: WiderFaceDataset.M
 # MindSpore port merges its scales; CenterFace does not publish its scales).
 random_scales = [0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95]
 train_pipeline = [
-    dict(type='LoadImageFromFileSafe'),
+    dict(type='LoadImageFromFile'),
     dict(type='LoadPoseAnnotations', with_bbox=True),
     dict(type='CenterAffine', input_size={{_base_.input_size}}, random_scales=random_scales,
          border=128, flip_prob=0.5),

@@ -8,6 +8,12 @@ annotation (a resized copy, an EXIF rotation) goes unnoticed: its boxes are
 placed as if the annotation were right. :class:`LoadImageFromFileSafe`
 compares the two each time an image is decoded (no extra decoding, so no
 cost when the dataset loads) and warns, with a count, or raises.
+
+It is registered as ``LoadImageFromFile`` in the ``mmcenternet`` scope (our child
+``TRANSFORMS`` registry; mmcv's and mmdet's registries are left as they are), so a config
+names it as mmdet's configs do, ``dict(type='LoadImageFromFile')``, and tools that look for
+that name in a test pipeline (mmdet's ``DetInferencer``, which puts its own loader there)
+run our configs. ``LoadImageFromFileSafe`` stays an alias of the same class.
 """
 from __future__ import annotations
 
@@ -45,7 +51,7 @@ class ImageSizeError(ImageReadError):
     """An image's real size differs from its annotation (``size_check='error'``)."""
 
 
-@TRANSFORMS.register_module()
+@TRANSFORMS.register_module(name=['LoadImageFromFile', 'LoadImageFromFileSafe'])
 class LoadImageFromFileSafe(LoadImageFromFile):
     """``LoadImageFromFile`` with clear errors for missing / corrupt images.
 
@@ -77,7 +83,7 @@ class LoadImageFromFileSafe(LoadImageFromFile):
                  **kwargs) -> None:
         super().__init__(**kwargs)
         if size_check not in SIZE_CHECKS:
-            raise ValueError(f'LoadImageFromFileSafe: size_check must be one '
+            raise ValueError(f'LoadImageFromFile: size_check must be one '
                              f'of {SIZE_CHECKS}, got {size_check!r}')
         self.skip_bad = skip_bad
         self.size_check = size_check
@@ -127,7 +133,7 @@ class LoadImageFromFileSafe(LoadImageFromFile):
         if self.size_check == 'error':
             raise ImageSizeError(
                 f'{what}. Fix the width / height in the annotation file (or '
-                "the image), or set LoadImageFromFileSafe(size_check='warn') "
+                "the image), or set LoadImageFromFile(size_check='warn') "
                 'to go on with a warning.')
         self.size_mismatches += 1
         count = self.size_mismatches
