@@ -3,9 +3,9 @@
 Importing this package needs neither ``onnx`` nor ``onnxruntime`` (they load when used);
 see docs/deployment.md.
 """
-from .onnx_export import (DET_KEYS, INPUT_NAME, META_KEY, CenterNetONNX, ExportError,
-                          check_exportable, export_keys, export_onnx, get_meta,
-                          to_exportable)
+from .onnx_export import (CenterNetONNX, ExportError, check_exportable, export_keys,
+                          export_onnx, to_exportable)
+from .onnx_meta import DET_KEYS, INPUT_NAME, META_KEY, get_meta
 from .ort_detector import ONNXModelError, ONNXRuntimeDetector, load_session, ort_model_cfg
 
 __all__ = ['DET_KEYS', 'INPUT_NAME', 'META_KEY', 'CenterNetONNX', 'export_onnx', 'get_meta',

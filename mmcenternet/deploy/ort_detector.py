@@ -29,7 +29,8 @@ from torch import Tensor
 
 from mmcenternet.registry import MODELS
 from mmcenternet.utils.checkpoint import CheckpointError, CheckpointNotFoundError
-from .onnx_export import DET_KEYS, INPUT_NAME, META_KEY, export_keys
+from .onnx_export import export_keys
+from .onnx_meta import DET_KEYS, INPUT_NAME, META_KEY
 
 EXPORT_HINT = 'export one with tools/deployment/pytorch2onnx.py CONFIG CHECKPOINT'
 

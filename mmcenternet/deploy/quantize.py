@@ -20,7 +20,7 @@ from typing import Dict, List, Optional, Sequence, Set
 import numpy as np
 import torch
 
-from .onnx_export import INPUT_NAME, get_meta, ir_version_for, set_meta
+from .onnx_meta import INPUT_NAME, get_meta, ir_version_for, set_meta
 
 CALIBRATION_METHODS = ('minmax', 'entropy', 'percentile')
 # Ops kept in float32 by the fp16 conversion: ONNX Runtime's own default list plus the ones

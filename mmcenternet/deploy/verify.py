@@ -7,7 +7,8 @@ import torch
 from torch import Tensor, nn
 
 from mmcenternet.utils.benchmark import pair_dets
-from .onnx_export import DET_KEYS, INPUT_NAME, CenterNetONNX
+from .onnx_export import CenterNetONNX
+from .onnx_meta import DET_KEYS, INPUT_NAME
 
 
 def pytorch_outputs(model: nn.Module, x: Tensor, decode: bool = True) -> Dict[str, Tensor]:

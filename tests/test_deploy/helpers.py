@@ -27,7 +27,7 @@ def write_constant_detector(path, num_classes=4, input_name='input', output_name
     import onnx
     from onnx import TensorProto, helper, numpy_helper
 
-    from mmcenternet.deploy.onnx_export import META_KEY
+    from mmcenternet.deploy.onnx_meta import META_KEY
     values = [np.tile(np.array([[10., 10., 30., 40.]], np.float32), (1, topk, 1)),
               np.linspace(0.9, 0.1, topk, dtype=np.float32)[None],
               np.arange(topk, dtype=np.int64)[None] % num_classes]

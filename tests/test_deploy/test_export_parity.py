@@ -126,7 +126,8 @@ class MMCVDeformBlock(nn.Module):
 def test_mmcv_dcnv2_exports_as_onnx_deformconv(kwargs, tmp_path):
     """mmcv's op (exported by mmcv as a custom op) becomes ONNX DeformConv and ONNX Runtime
     matches mmcv's own CPU kernel."""
-    from mmcenternet.deploy.onnx_export import MAX_IR_VERSION, ir_version_for, to_exportable
+    from mmcenternet.deploy.onnx_export import to_exportable
+    from mmcenternet.deploy.onnx_meta import MAX_IR_VERSION, ir_version_for
     torch.manual_seed(0)
     block = MMCVDeformBlock(**kwargs).eval()
     out = tmp_path / 'dcn.onnx'
