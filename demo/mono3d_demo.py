@@ -3,18 +3,19 @@
     python demo/mono3d_demo.py IMG CALIB CONFIG CHECKPOINT --out-dir outputs/mono3d
 
 ``CALIB`` is a KITTI calibration file (its ``P2`` line is used) or a text file with the 12
-numbers of the 3 x 4 projection matrix. Writes ``<name>.jpg`` (3D boxes projected on the
-image and a bird's-eye view on the right) and ``<name>.txt`` (the detections as KITTI
-result lines) to ``--out-dir``.
+numbers of the 3 x 4 projection matrix; it reaches the model as the image's ``cam2img``
+(``Predictor.predict([dict(img_path=IMG, cam2img=P2)])``, as every demo's predictor). Writes
+``<name>.jpg`` (3D boxes projected on the image and a bird's-eye view on the right) and
+``<name>.txt`` (the detections as KITTI result lines) to ``--out-dir``. The options of
+``demo/image_demo.py`` (``--backend``, ``--pred-out``, ``--show-heatmap``, ...) apply.
 """
 import argparse
 import os
 import os.path as osp
 
 import mmcv
-import torch
 
-from mmcenternet.apis import inference_mono3d, init_detector
+from mmcenternet.apis import add_predictor_arguments, load_cam2img, predictor_from_args
 from mmcenternet.evaluation.metrics.kitti_metric import (predictions_to_anno,
                                                          write_kitti_results)
 
@@ -23,41 +24,27 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(description='CenterNet monocular 3D demo')
     parser.add_argument('img', help='image file')
     parser.add_argument('calib', help='KITTI calibration file (P2) or 12 numbers')
-    parser.add_argument('config', help='config file')
-    parser.add_argument('checkpoint', help='checkpoint file')
+    add_predictor_arguments(parser)
     parser.add_argument('--out-dir', default='outputs/mono3d', help='where to write')
-    parser.add_argument('--device', default='cpu', help='cpu or cuda:0')
-    parser.add_argument('--score-thr', type=float, default=0.3, help='score threshold')
     return parser.parse_args(argv)
 
 
 def main(argv=None):
     args = parse_args(argv)
-    from mmdet.registry import VISUALIZERS
-    model = init_detector(args.config, args.checkpoint, device=args.device)
-    classes = model.dataset_meta.get('classes', ())
-    cfg_classes = model.cfg.test_dataloader.dataset.get('metainfo', {}).get('classes')
-    if cfg_classes and len(classes) != model.bbox_head.num_classes:
-        # a checkpoint without dataset_meta: mmdet falls back to the COCO names
-        model.dataset_meta = dict(model.dataset_meta, classes=tuple(cfg_classes))
-    result = inference_mono3d(model, args.img, args.calib)
+    cam2img = load_cam2img(args.calib)
+    predictor = predictor_from_args(args)
+    sample = predictor.predict([dict(img_path=args.img, cam2img=cam2img)])[0]
     os.makedirs(args.out_dir, exist_ok=True)
     name = osp.splitext(osp.basename(args.img))[0]
-    pred = result.pred_instances
+    pred = sample.pred_instances
     pred = pred[pred.scores > args.score_thr]
-    classes = model.dataset_meta['classes']
-    anno = predictions_to_anno({k: v.cpu().numpy() for k, v in pred.items()}, classes)
+    anno = predictions_to_anno({k: v.cpu().numpy() for k, v in pred.items()}, predictor.classes)
     txt = write_kitti_results(args.out_dir, name, anno)
-    # an untrained or poorly trained model can predict negative 2D sizes: draw them ordered
-    boxes = result.pred_instances.bboxes
-    result.pred_instances.bboxes = torch.cat([torch.minimum(boxes[:, :2], boxes[:, 2:]),
-                                              torch.maximum(boxes[:, :2], boxes[:, 2:])], 1)
-    visualizer = VISUALIZERS.build(model.cfg.visualizer)
-    visualizer.dataset_meta = model.dataset_meta
     out_file = osp.join(args.out_dir, name + '.jpg')
-    visualizer.add_datasample(name, mmcv.imread(args.img, channel_order='rgb'), result,
-                              draw_gt=False, pred_score_thr=args.score_thr, show=False,
-                              out_file=out_file)
+    predictor.draw(mmcv.imread(args.img, channel_order='rgb'), sample, name=name,
+                   out_file=out_file)
+    predictor.save_records(args.pred_out, [predictor.record(sample, img_path=args.img)],
+                           'images')
     print(f'{args.img}: {len(pred)} objects above {args.score_thr} -> {out_file}, {txt}')
     for line in open(txt):
         print('  ' + line.rstrip())
@@ -65,4 +52,6 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    from mmcenternet.utils.cli import friendly_errors
+    with friendly_errors():
+        main()

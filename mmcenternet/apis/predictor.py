@@ -1,8 +1,9 @@
 """One predictor behind every demo: inference, optional heatmaps, drawing and JSON records.
 
-``demo/image_demo.py``, ``demo/video_demo.py`` and ``demo/webcam_demo.py`` all build a
-:class:`Predictor` from their command line (:func:`add_predictor_arguments`,
-:func:`predictor_from_args`) and differ only in where images come from and where the drawn
+``demo/image_demo.py``, ``demo/video_demo.py``, ``demo/webcam_demo.py`` and
+``demo/mono3d_demo.py`` all build a :class:`Predictor` from their command line
+(:func:`add_predictor_arguments`, :func:`predictor_from_args`) and differ only in where images
+(and their meta information, e.g. a 3D model's ``cam2img``) come from and where the drawn
 ones go. Nothing here knows the task: results are the model's ``pred_instances`` whatever
 their fields (boxes, keypoints, 3D boxes, landmarks), drawn by the config's visualizer
 (``CenterNetVisualizer`` draws every field a task has registered a drawer for) and written to
@@ -17,7 +18,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .inference import inference_batch
+from .inference import inference_batch, init_backend_detector
 
 
 class Predictor:
@@ -49,8 +50,10 @@ class Predictor:
     def classes(self) -> List[str]:
         return list(self.model.dataset_meta.get('classes') or [])
 
-    def predict(self, imgs: Sequence[Union[str, np.ndarray]]) -> List:
-        """``DetDataSample`` per image path / BGR array (``pred_heatmap`` when asked)."""
+    def predict(self, imgs: Sequence[Union[str, np.ndarray, dict]]) -> List:
+        """``DetDataSample`` per image path / BGR array / dict with the image's meta
+        information, e.g. ``dict(img_path=..., cam2img=P2)`` (``pred_heatmap`` when
+        asked)."""
         if not self.show_heatmap:
             return inference_batch(self.model, imgs, self.batch_size, self._pipelines)
         from mmcenternet.visualization.heatmap import (attach_pred_heatmaps,
@@ -147,7 +150,6 @@ def add_predictor_arguments(parser) -> None:
 def predictor_from_args(args, batch_size: int = 1) -> Predictor:
     """The :class:`Predictor` of a demo's parsed arguments."""
     check_json_path(args.pred_out)
-    from mmcenternet.deploy.backend import init_backend_detector
     model = init_backend_detector(args.config, args.checkpoint, args.backend, args.device,
                                   strict=not args.no_strict_load)
     return Predictor(model, score_thr=args.score_thr, show_heatmap=args.show_heatmap,

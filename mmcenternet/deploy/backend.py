@@ -4,7 +4,8 @@
 {pytorch,onnxruntime}``; with ``onnxruntime`` the CHECKPOINT argument is the ``.onnx``
 file and the model becomes an :class:`~mmcenternet.deploy.ort_detector.ONNXRuntimeDetector`
 that keeps the config's test pipeline, data preprocessor and head post-processing, so
-``--eval`` computes the same metrics on the exported model.
+``--eval`` computes the same metrics on the exported model. The demos' loader of either
+back-end is :func:`mmcenternet.apis.init_backend_detector` (``apis`` sits above ``deploy``).
 """
 import copy
 from typing import Optional
@@ -57,35 +58,3 @@ def dataset_meta_of(cfg, onnx_meta: Optional[dict] = None) -> dict:
     if not meta.get('classes') and onnx_meta and onnx_meta.get('classes'):
         meta['classes'] = tuple(onnx_meta['classes'])
     return meta
-
-
-def init_backend_detector(config, model_file: str, backend: str = 'pytorch',
-                          device: str = 'cpu', strict: bool = True):
-    """A detector for the demo: PyTorch (``init_detector``) or ONNX Runtime.
-
-    Args:
-        config: Config path or ``mmengine.Config``.
-        model_file: The checkpoint (``pytorch``) or the ``.onnx`` file (``onnxruntime``).
-        backend: One of :data:`BACKENDS`.
-        device: PyTorch device (ONNX Runtime runs on its CPU provider).
-        strict: Load the PyTorch checkpoint strictly (``--no-strict-load`` turns it off).
-
-    Returns:
-        A model with ``cfg`` and ``dataset_meta`` set, in eval mode.
-    """
-    from mmengine.config import Config
-    from mmengine.registry import DefaultScope
-
-    from mmcenternet.apis import init_detector
-    from mmcenternet.registry import MODELS
-    from mmcenternet.utils import register_all_modules
-    if backend == 'pytorch':
-        return init_detector(config, model_file, device=device, strict=strict)
-    cfg = Config.fromfile(config) if isinstance(config, str) else copy.deepcopy(config)
-    apply_backend(cfg, model_file, backend)
-    register_all_modules(init_default_scope=False)
-    with DefaultScope.overwrite_default_scope(cfg.get('default_scope', 'mmcenternet')):
-        model = MODELS.build(cfg.model)
-    model.cfg = cfg
-    model.dataset_meta = dataset_meta_of(cfg, model.onnx_meta)
-    return model.eval()

@@ -36,8 +36,10 @@ class CenterNetVisualizer(DetLocalVisualizer):
     """Boxes as mmdet, then every registered task drawer (see the module docstring).
 
     Boxes with a negative width or height (a weak model can regress a negative size: the
-    official decoder does not clamp it) are not drawn; mmengine's ``draw_bboxes`` would
-    stop with a bare ``AssertionError``.
+    official decoder does not clamp it) are not drawn, as mmengine's ``draw_bboxes`` would
+    stop with a bare ``AssertionError``; the other fields of those instances (keypoints, 3D
+    boxes, ...) are. This is the one rule for such boxes (demos, ``test.py --show-dir``,
+    ``DetInferencer``).
 
     Drawers can read the metainfo of the sample being drawn (e.g. the camera of 3D boxes)
     as ``visualizer.sample_metainfo``.
@@ -77,13 +79,14 @@ class CenterNetVisualizer(DetLocalVisualizer):
     def _draw_instances(self, image: np.ndarray, instances: InstanceData,
                         classes: Optional[List[str]],
                         palette: Optional[List[Tuple[int, int, int]]]) -> np.ndarray:
+        boxed = instances
         if 'bboxes' in instances and len(instances) > 0:
             boxes = torch.as_tensor(getattr(instances.bboxes, 'tensor', instances.bboxes))
-            instances = instances[(boxes[:, 2] >= boxes[:, 0]) & (boxes[:, 3] >= boxes[:, 1])]
+            boxed = instances[(boxes[:, 2] >= boxes[:, 0]) & (boxes[:, 3] >= boxes[:, 1])]
         heat = self._heatmaps.get('pred' if 'scores' in instances else 'gt')
         if heat is not None:  # predictions have scores, ground truth has none
             image = overlay_heatmap(image, np.asarray(heat), self.heatmap_alpha)
-        image = super()._draw_instances(image, instances, classes, palette)
+        image = super()._draw_instances(image, boxed, classes, palette)
         drawers = [fn for field, fn in INSTANCE_DRAWERS.items() if field in instances]
         if not drawers or len(instances) == 0:
             return image

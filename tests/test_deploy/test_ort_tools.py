@@ -129,7 +129,7 @@ def test_demo_runs_the_onnx_model(toy, repo_root, tmp_path):
 def test_no_decode_model_gives_the_same_results_in_the_detector(toy, repo_root):
     """A --no-decode export runs the config's decode in PyTorch: same detections."""
     from mmcenternet.apis import inference_detector
-    from mmcenternet.deploy.backend import init_backend_detector
+    from mmcenternet.apis import init_backend_detector
     cfg, ckpt, onnx_file, tmp = toy
     maps_file = str(tmp / 'maps.onnx')
     load_tool(repo_root, 'tools/deployment/pytorch2onnx.py').main(
