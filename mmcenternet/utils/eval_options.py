@@ -1,29 +1,33 @@
 """``tools/test.py --eval``: metric names per evaluator type.
 
-A task registers the names its evaluators accept in ``EVAL_METRICS`` (evaluator type ->
-``{name on the command line: value of the evaluator's metric argument}``). A config may
-have several evaluators (e.g. person boxes with ``CocoMetric`` and keypoints with a keypoint
-metric): ``--eval`` keeps those that compute a requested name and drops the others.
+Each metric class names what ``--eval`` accepts for it in its ``eval_names`` attribute
+(``{name on the command line: value of the metric's metric argument}``, e.g.
+``eval_names = {'keypoints': 'keypoints'}``); mmdet's own metrics, which we leave as they
+are, have theirs in :data:`MMDET_EVAL_NAMES`. A config may have several evaluators (e.g.
+person boxes with ``CocoMetric`` and keypoints with a keypoint metric): ``--eval`` keeps
+those that compute a requested name and drops the others.
 """
 from typing import Dict, List, Sequence
 
+from mmcenternet.registry import METRICS
 from .cli import ConfigError
 
-EVAL_METRICS: Dict[str, Dict[str, str]] = {
+#: ``eval_names`` of mmdet's metric classes (and of their subclasses without their own).
+MMDET_EVAL_NAMES: Dict[str, Dict[str, str]] = {
     'CocoMetric': {'bbox': 'bbox', 'proposal': 'proposal', 'proposal_fast': 'proposal_fast'},
-    'CenterNetCocoMetric': {'bbox': 'bbox', 'proposal': 'proposal',
-                            'proposal_fast': 'proposal_fast'},
     'VOCMetric': {'bbox': 'mAP', 'mAP': 'mAP', 'recall': 'recall'},
-    'CocoKeypointMetric': {'keypoints': 'keypoints'},
-    # KITTI 2D AP, AOS, BEV AP and 3D AP (E/M/H, R11 and R40) of monocular 3D detection
-    'KittiMetric': {'kitti': 'kitti'},
-    'WiderFaceMetric': {'widerface': 'widerface'},
-    'FaceLandmarkMetric': {'landmarks': 'landmarks'},
 }
 
 
-def _strip_scope(type_name: str) -> str:
-    return type_name.split('.')[-1]
+def eval_names(metric_type) -> Dict[str, str]:
+    """The ``--eval`` names of a metric type (a registered name or a class); {} if none."""
+    cls = metric_type if isinstance(metric_type, type) else METRICS.get(str(metric_type))
+    for klass in getattr(cls, '__mro__', ()):
+        if 'eval_names' in vars(klass):
+            return dict(klass.eval_names)
+        if klass.__module__.startswith('mmdet.') and klass.__name__ in MMDET_EVAL_NAMES:
+            return dict(MMDET_EVAL_NAMES[klass.__name__])
+    return {}
 
 
 def _as_list(evaluator_cfg) -> list:
@@ -31,7 +35,7 @@ def _as_list(evaluator_cfg) -> list:
 
 
 def _names_of(ev) -> Dict[str, str]:
-    return EVAL_METRICS.get(_strip_scope(str(ev.get('type', ''))), {})
+    return eval_names(ev.get('type', ''))
 
 
 def supported_metrics(evaluator_cfg) -> List[str]:

@@ -12,9 +12,16 @@ def test_single_evaluator_maps_names():
 
 
 def test_list_of_evaluators_keeps_the_requested_ones(monkeypatch):
-    from mmcenternet.utils import eval_options
-    monkeypatch.setitem(eval_options.EVAL_METRICS, 'FakeKeypointMetric',
-                        {'keypoints': 'keypoints'})
+    """A task's metric names its --eval names itself (``eval_names``): no shared table."""
+    from mmengine.evaluator import BaseMetric
+
+    from mmcenternet.registry import METRICS
+
+    class FakeKeypointMetric(BaseMetric):
+        eval_names = {'keypoints': 'keypoints'}
+
+    METRICS.import_from_location()
+    monkeypatch.setitem(METRICS._module_dict, 'FakeKeypointMetric', FakeKeypointMetric)
     evaluators = [dict(type='mmdet.CocoMetric', metric='bbox'),
                   dict(type='FakeKeypointMetric', metric='none')]
     assert supported_metrics(evaluators) == ['bbox', 'proposal', 'proposal_fast', 'keypoints']

@@ -80,6 +80,8 @@ class KittiMetric(BaseMetric):
     """
 
     default_prefix = 'kitti'
+    #: ``tools/test.py --eval`` names -> ``metric`` (mmcenternet.utils.eval_options)
+    eval_names = {'kitti': 'kitti'}
     METRIC_NAMES = ('bbox', 'aos', 'bev', '3d')
     LOG_NAMES = dict(bbox='2D', aos='AOS', bev='BEV', **{'3d': '3D'})
 

@@ -47,6 +47,8 @@ class CocoKeypointMetric(BaseMetric):
     """
 
     default_prefix: Optional[str] = 'coco'
+    #: ``tools/test.py --eval`` names -> ``metric`` (mmcenternet.utils.eval_options)
+    eval_names = {'keypoints': 'keypoints'}
 
     def __init__(self, ann_file: str, metric: Union[str, List[str]] = 'keypoints',
                  format_only: bool = False, outfile_prefix: Optional[str] = None,

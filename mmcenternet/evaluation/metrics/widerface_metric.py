@@ -51,6 +51,8 @@ class WiderFaceMetric(BaseMetric):
     """
 
     default_prefix: Optional[str] = 'widerface'
+    #: ``tools/test.py --eval`` names -> ``metric`` (mmcenternet.utils.eval_options)
+    eval_names = {'widerface': 'widerface'}
 
     def __init__(self, gt_dir: str, iou_thr: float = 0.5, outfile_dir: Optional[str] = None,
                  format_only: bool = False, metric: str = 'widerface',
@@ -153,6 +155,8 @@ class FaceLandmarkMetric(BaseMetric):
     """
 
     default_prefix: Optional[str] = 'landmarks'
+    #: ``tools/test.py --eval`` names -> ``metric`` (mmcenternet.utils.eval_options)
+    eval_names = {'landmarks': 'landmarks'}
 
     def __init__(self, iou_thr: float = 0.5, metric: str = 'landmarks',
                  collect_device: str = 'cpu', prefix: Optional[str] = None) -> None:
