@@ -12,12 +12,11 @@ import logging
 import os.path as osp
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Tuple
 
 import numpy as np
 import torch
 from mmdet.structures import DetDataSample
-from mmengine.dataset import Compose, pseudo_collate
 from mmengine.logging import MMLogger
 from mmengine.structures import InstanceData
 from torch import Tensor, nn
@@ -262,31 +261,10 @@ def same(diff: Dict[str, float], tol: float) -> bool:
     return diff['box'] < tol and diff['score'] < tol and diff['labels'] == 0
 
 
-class FilePredictor:
-    """Image file -> detections: a pre-built test pipeline, collate and ``test_step``.
-
-    What ``mmdet.apis.inference_detector`` does, without rebuilding the pipeline on every
-    call (that rebuild is not part of the work being measured).
-
-    Args:
-        model: A detector (mmdet ``BaseDetector``).
-        pipeline: The test pipeline config (list of transform dicts); built in the current
-            default scope.
-    """
-
-    def __init__(self, model: nn.Module, pipeline: Sequence[dict]) -> None:
-        self.model = model
-        self.pipeline = Compose(list(pipeline))
-
-    @torch.no_grad()
-    def __call__(self, img_path: str) -> DetDataSample:
-        """Detections of one image file (``pred_instances`` in original-image pixels)."""
-        data = self.pipeline(dict(img_path=img_path, img_id=0))
-        return self.model.test_step(pseudo_collate([data]))[0]
-
-
 def test_pipeline_of(cfg) -> List[dict]:
-    """The test pipeline of a config, without annotation loading (inference only)."""
+    """The test pipeline of a config, without annotation loading (inference only); with
+    ``apis.inference_batch``'s ``pipelines`` cache, e.g. ``{False: Compose(...)}``, the
+    timed image-file predictor."""
     pipeline = cfg.get('test_pipeline') or cfg.test_dataloader.dataset.pipeline
     return [dict(t) for t in pipeline if 'LoadAnnotations' not in str(t.get('type'))]
 
