@@ -1,8 +1,13 @@
-"""A tiny generated toy dataset and a config that trains on it in seconds (test helper)."""
+"""A tiny generated toy dataset and a config that trains on it in seconds, a randomly
+initialised model of it (fixtures ``toy_model``, ``score_thr``: import them into a test
+module) and :func:`run_main` to run a script in-process (test helpers)."""
 import importlib.util
+import os
 import os.path as osp
 import sys
 import textwrap
+
+import pytest
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 QUICKSTART = osp.join(ROOT, 'configs', 'quickstart', 'centernet_r18w16_1xb8-70e_toy.py')
@@ -52,3 +57,55 @@ def tiny_overrides(epochs: int, head: str = '') -> str:
                              max_keep_ckpts=5))
         randomness = dict(seed=0, deterministic=True)
         ''')
+
+
+def run_main(script, argv, capsys, monkeypatch):
+    """Runs a tool's ``__main__`` (``ROOT/script``) in this process.
+
+    Returns:
+        ``(exit code, stdout, stderr)``; 0 when the script returns normally.
+    """
+    import runpy
+    monkeypatch.delenv('MMCN_DEBUG', raising=False)
+    monkeypatch.setattr(sys, 'argv', [script, *map(str, argv)])
+    code = 0
+    try:
+        runpy.run_path(os.path.join(ROOT, script), run_name='__main__')
+    except SystemExit as exc:
+        code = exc.code or 0
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+@pytest.fixture(scope='session')
+def toy_model(tmp_path_factory):
+    """``(tmp, config path, checkpoint path)``: 4 + 4 toy images of 64 px and a randomly
+    initialised model with boxes about 12 px wide."""
+    import torch
+    from mmengine.config import Config
+
+    from mmcenternet.registry import MODELS
+    tmp = tmp_path_factory.mktemp('ux')
+    cfg = make_workspace(tmp, num_train=4, num_val=4, epochs=1)
+    torch.manual_seed(0)
+    model = MODELS.build(Config.fromfile(cfg).model)
+    model.init_weights()
+    with torch.no_grad():
+        model.bbox_head.branches['wh'][0][2].bias.fill_(3.)
+    ckpt = tmp / 'model.pth'
+    torch.save({'state_dict': model.state_dict(),
+                'meta': {'dataset_meta': {'classes': ('circle', 'square', 'triangle',
+                                                      'cross')}}}, ckpt)
+    return tmp, cfg, ckpt
+
+
+@pytest.fixture(scope='session')
+def score_thr(toy_model):
+    """A score threshold between the 3rd and 4th best scores of val image 000001 (so that
+    a drawing shows 3 boxes, not a wall of labels)."""
+    from mmcenternet.apis import inference_detector, init_detector
+    tmp, cfg, ckpt = toy_model
+    scores = inference_detector(init_detector(cfg, ckpt),
+                                str(tmp / 'toy' / 'val' / '000001.png')).pred_instances.scores
+    top = scores.sort(descending=True).values
+    return float(top[2] + top[3]) / 2

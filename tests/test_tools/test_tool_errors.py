@@ -13,9 +13,7 @@ import torch
 from mmengine.config import Config
 
 from mmcenternet.registry import MODELS
-from test_tools.toy_workspace import make_workspace
-
-from .conftest import run_main
+from test_tools.toy_workspace import make_workspace, run_main
 
 
 def _one_line_error(code, err, *parts):

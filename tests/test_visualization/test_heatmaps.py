@@ -10,7 +10,7 @@ import torch
 from mmengine.structures import InstanceData
 
 from mmcenternet.visualization import heatmap as hm
-from test_robustness.conftest import run_main
+from test_tools.toy_workspace import run_main, toy_model  # noqa: F401 (fixtures)
 
 
 def test_cell_lands_on_its_original_pixel():

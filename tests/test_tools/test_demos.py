@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from test_robustness.conftest import run_main
+from test_tools.toy_workspace import run_main, score_thr, toy_model  # noqa: F401 (fixtures)
 
 TOY_CLASSES = ['circle', 'square', 'triangle', 'cross']
 

@@ -14,8 +14,7 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from test_robustness.conftest import run_main
-from test_tools.toy_workspace import ROOT
+from test_tools.toy_workspace import ROOT, run_main, score_thr, toy_model  # noqa: F401 (fixtures)
 
 NUM_CLASSES = 4
 
