@@ -39,7 +39,9 @@ DATA_SAMPLERS = Registry(
 TRANSFORMS = Registry(
     'transform', parent=MMDET_TRANSFORMS, locations=['mmcenternet.datasets.transforms'])
 
-MODELS = Registry('model', parent=MMDET_MODELS, locations=['mmcenternet.models'])
+# the ONNX Runtime detector (deploy) is a model too: its module registers it on first lookup
+MODELS = Registry('model', parent=MMDET_MODELS,
+                  locations=['mmcenternet.models', 'mmcenternet.deploy.ort_detector'])
 MODEL_WRAPPERS = Registry(
     'model_wrapper', parent=MMDET_MODEL_WRAPPERS, locations=['mmcenternet.models'])
 WEIGHT_INITIALIZERS = Registry(
