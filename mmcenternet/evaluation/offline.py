@@ -11,8 +11,8 @@ repository) compute with the same library functions: per-image AP is
 ``mmdet.evaluation.eval_map``, overlaps are ``mmdet.evaluation.bbox_overlaps``. Their
 ``eval_metric.py`` and ``confusion_matrix.py`` also run on our configs (mmengine imports
 ``mmcenternet`` through the config's ``default_scope``), but ``eval_metric.py`` scores against
-the raw annotation file, and ``analyze_results.py`` stops at our ``LoadImageFromFileSafe``
-(it looks for mmdet's loader by name).
+the raw annotation file, and ``analyze_results.py`` draws with mmdet's visualizer (boxes only,
+and it stops at boxes of negative size).
 """
 from typing import List, Optional, Sequence, Tuple
 

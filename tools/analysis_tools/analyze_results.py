@@ -6,8 +6,8 @@ Each image's mAP over IoU 0.5:0.95 (``mmdet.evaluation.eval_map`` per threshold,
 tool) ranks the images; the ``--topk`` best go to ``SHOW_DIR/good/`` and the worst to
 ``SHOW_DIR/bad/``, drawn as ground truth | prediction and named
 ``<image>_<mAP>.png``. ``SHOW_DIR/per_image_map.csv`` lists every image's value. mmdet's
-``analyze_results.py`` does the same for mmdet configs but stops at our
-``LoadImageFromFileSafe`` loader.
+``analyze_results.py`` does the same with mmdet's drawing (boxes only, and no rule for the
+negative sizes a weak CenterNet can regress).
 """
 import argparse
 import os
