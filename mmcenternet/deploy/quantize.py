@@ -126,16 +126,10 @@ def _tidy_nodes(proto) -> None:
 def calibration_pipeline(cfg, fixed_hw: Optional[Sequence[int]] = None) -> List[dict]:
     """The config's test pipeline without annotation loading; with ``fixed_hw`` (a model
     of fixed input size) the affine warp targets that size instead of ``keep_res``."""
-    pipeline = cfg.get('test_pipeline') or cfg.test_dataloader.dataset.pipeline
-    out = []
-    for step in pipeline:
-        step = dict(step)
-        if 'LoadAnnotations' in str(step.get('type')):
-            continue
-        if fixed_hw is not None and step.get('type') == 'CenterAffine':
-            step = dict(type='CenterAffine', input_size=(int(fixed_hw[1]), int(fixed_hw[0])))
-        out.append(step)
-    return out
+    from mmcenternet.utils.benchmark import test_pipeline_of
+    return [dict(type='CenterAffine', input_size=(int(fixed_hw[1]), int(fixed_hw[0])))
+            if fixed_hw is not None and step.get('type') == 'CenterAffine' else step
+            for step in test_pipeline_of(cfg)]
 
 
 class CalibrationReader:
