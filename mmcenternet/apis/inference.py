@@ -168,7 +168,7 @@ def inference_batch(model: nn.Module, imgs: Sequence[Union[str, np.ndarray, dict
         for img in imgs[start:start + batch_size]:
             if not isinstance(img, dict):
                 img = dict(img=img) if isinstance(img, np.ndarray) else dict(img_path=img)
-            data = dict(img_id=0, **img)
+            data = {'img_id': 0, **img}
             from_array = 'img' in data
             if from_array not in pipelines:
                 pipelines[from_array] = build_test_pipeline(model, from_array)
