@@ -54,6 +54,8 @@ BUILD_CASES = {
     ('TRANSFORMS', 'PackCenterNetInputs'): lambda tmp: dict(type='PackCenterNetInputs'),
     ('TRANSFORMS', 'LoadImageFromFileSafe'): lambda tmp: dict(type='LoadImageFromFileSafe',
                                                              skip_bad=True),
+    ('TRANSFORMS', 'LoadImageFromFile'): lambda tmp: dict(type='LoadImageFromFile',
+                                                         size_check='error'),
     ('HOOKS', 'AtomicCheckpointHook'): lambda tmp: dict(type='AtomicCheckpointHook',
                                                        interval=1),
     ('DATASETS', 'CenterNetCocoDataset'): lambda tmp: toy_dataset_cfg(tmp),
@@ -110,4 +112,4 @@ def test_builds_from_config(key, tmp_path):
         pytest.fail(f'{name} has a build case but is not registered in {reg_name}')
     cfg = BUILD_CASES[key](tmp_path)
     obj = getattr(registries, reg_name).build(cfg)
-    assert type(obj).__name__ == name
+    assert type(obj) is getattr(registries, reg_name).get(name)  # aliases too
