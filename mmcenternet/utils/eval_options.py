@@ -7,7 +7,7 @@ metric): ``--eval`` keeps those that compute a requested name and drops the othe
 """
 from typing import Dict, List, Sequence
 
-from .cli import ConfigError
+from mmcenternet.errors import ConfigError
 
 EVAL_METRICS: Dict[str, Dict[str, str]] = {
     'CocoMetric': {'bbox': 'bbox', 'proposal': 'proposal', 'proposal_fast': 'proposal_fast'},

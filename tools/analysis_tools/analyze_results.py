@@ -60,7 +60,7 @@ def main(argv=None):
     from mmdet.registry import VISUALIZERS
 
     from mmcenternet.evaluation.offline import analysis_inputs, rank_images
-    from mmcenternet.utils.cli import ConfigError
+    from mmcenternet.errors import ConfigError
     from mmcenternet.utils.progress import track
     if args.topk < 1:
         raise ConfigError(f'--topk must be >= 1, got {args.topk}')
