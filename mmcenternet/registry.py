@@ -39,7 +39,8 @@ DATA_SAMPLERS = Registry(
 TRANSFORMS = Registry(
     'transform', parent=MMDET_TRANSFORMS, locations=['mmcenternet.datasets.transforms'])
 
-MODELS = Registry('model', parent=MMDET_MODELS, locations=['mmcenternet.models'])
+MODELS = Registry('model', parent=MMDET_MODELS,
+                  locations=['mmcenternet.models', 'mmcenternet.deploy'])
 MODEL_WRAPPERS = Registry(
     'model_wrapper', parent=MMDET_MODEL_WRAPPERS, locations=['mmcenternet.models'])
 WEIGHT_INITIALIZERS = Registry(

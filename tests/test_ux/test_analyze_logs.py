@@ -8,7 +8,7 @@ import os.path as osp
 import numpy as np
 import pytest
 
-from test_robustness.conftest import run_main
+from test_engine.conftest import run_main
 
 TOOL = 'tools/analysis_tools/analyze_logs.py'
 

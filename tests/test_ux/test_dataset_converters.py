@@ -9,7 +9,7 @@ from xml.etree import ElementTree as ET
 import numpy as np
 import pytest
 
-from test_robustness.conftest import run_main
+from test_engine.conftest import run_main
 from test_tools.toy_workspace import load_generator
 
 CLASSES = ['circle', 'square', 'triangle', 'cross']

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from test_robustness.conftest import run_main
+from test_engine.conftest import run_main
 
 TOY_CLASSES = ['circle', 'square', 'triangle', 'cross']
 

@@ -10,7 +10,7 @@ import torch
 from mmengine.structures import InstanceData
 
 from mmcenternet.visualization import heatmap as hm
-from test_robustness.conftest import run_main
+from test_engine.conftest import run_main
 
 
 def test_cell_lands_on_its_original_pixel():

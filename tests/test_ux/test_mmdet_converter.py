@@ -9,7 +9,7 @@ import torch
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
 
-from test_robustness.conftest import run_main
+from test_engine.conftest import run_main
 from test_tools.toy_workspace import ROOT
 
 OURS = osp.join(ROOT, 'configs/centernet/centernet_r18-dcnv2_8xb16-crop512-140e_coco.py')

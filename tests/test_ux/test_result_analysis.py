@@ -14,7 +14,7 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from test_robustness.conftest import run_main
+from test_engine.conftest import run_main
 from test_tools.toy_workspace import ROOT
 
 NUM_CLASSES = 4

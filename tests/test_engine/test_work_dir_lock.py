@@ -43,6 +43,6 @@ def test_second_training_in_a_busy_work_dir_is_refused(tmp_path, capsys, monkeyp
         first.send_signal(signal.SIGKILL)
         first.wait()
     # a killed training leaves no stale lock behind (--resume right after a kill works)
-    from mmcenternet.utils.workdir_lock import work_dir_lock
+    from mmcenternet.engine.workdir_lock import work_dir_lock
     with work_dir_lock(str(work)):
         pass

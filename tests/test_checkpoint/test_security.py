@@ -1,4 +1,9 @@
-"""A checkpoint cannot run code: every load path is weights-only."""
+"""A checkpoint cannot run code: every load path is weights-only.
+
+The project's own paths (``safe_load`` / ``load_weights``, the runner) are safe without
+changing anything outside the package; mmengine's loaders become safe only through the
+explicit, reversible opt-in ``enable_safe_checkpoint_loading``.
+"""
 import os
 
 import numpy as np
@@ -7,13 +12,18 @@ import torch
 from mmengine.logging.history_buffer import HistoryBuffer
 from mmengine.runner.checkpoint import CheckpointLoader, _load_checkpoint
 
-from mmcenternet.utils.checkpoint import (CheckpointError,
-                                          allow_mmengine_checkpoint_globals,
-                                          install_safe_checkpoint_loaders,
-                                          load_checkpoint_strict,
-                                          safe_torch_load)
+from mmcenternet.checkpoint import (checkpoint_safe_globals, disable_safe_checkpoint_loading,
+                                    enable_safe_checkpoint_loading, load_weights, safe_load)
+from mmcenternet.errors import CheckpointError
+from test_engine.tiny_runner import TinyModel, build_runner
 
-from .tiny_runner import TinyModel, build_runner
+
+@pytest.fixture
+def opt_in():
+    """mmengine's loaders routed through the safe loader for one test, then restored."""
+    enable_safe_checkpoint_loading()
+    yield
+    disable_safe_checkpoint_loading()
 
 
 class Payload:
@@ -46,7 +56,7 @@ def evil_ckpt(tmp_path):
 def test_strict_loader_refuses_code(evil_ckpt):
     path, marker = evil_ckpt
     with pytest.raises(CheckpointError) as info:
-        load_checkpoint_strict(TinyModel(), str(path))
+        load_weights(TinyModel(), str(path))
     message = str(info.value)
     assert str(path) in message
     assert "refused to unpickle 'posix.system' for safety" in message
@@ -63,17 +73,21 @@ def test_runner_resume_refuses_code(evil_ckpt, tmp_path):
     assert not marker.exists()
 
 
-def test_refused_even_if_env_disables_weights_only(evil_ckpt, monkeypatch):
-    """TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD only flips torch.load's *default*."""
+def test_refused_even_if_env_disables_weights_only(evil_ckpt, monkeypatch, opt_in):
+    """TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD only flips torch.load's *default*: our loader and,
+    after the opt-in, mmengine's ``_load_checkpoint`` still refuse."""
     path, marker = evil_ckpt
     monkeypatch.setenv('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', '1')
+    with pytest.raises(CheckpointError, match='for safety'):
+        safe_load(str(path))
     with pytest.raises(CheckpointError, match='for safety'):
         _load_checkpoint(str(path), map_location='cpu')
     assert not marker.exists()
 
 
 def test_remote_loaders_are_forced_weights_only(evil_ckpt):
-    """mmengine's http loader passes weights_only=False; the wrapper wins."""
+    """mmengine's http loader passes weights_only=False; after the opt-in the wrapper
+    wins."""
     path, marker = evil_ckpt
 
     def load_from_fake(filename, map_location=None):
@@ -82,20 +96,43 @@ def test_remote_loaders_are_forced_weights_only(evil_ckpt):
 
     CheckpointLoader.register_scheme('fake://', load_from_fake, force=True)
     try:
-        install_safe_checkpoint_loaders()
+        enable_safe_checkpoint_loading()
         with pytest.raises(CheckpointError, match='for safety') as info:
             _load_checkpoint(f'fake://{path}', map_location='cpu')
         assert 'evil.pth' in str(info.value)
         assert not marker.exists()
     finally:
+        disable_safe_checkpoint_loading()
         CheckpointLoader._schemes.pop('fake://', None)
     assert os.environ.get('TORCH_FORCE_WEIGHTS_ONLY_LOAD') is None
+
+
+def test_opt_in_is_explicit_and_can_be_undone(evil_ckpt):
+    """Nothing is routed until the opt-in; it replaces every scheme's loader (keeping the
+    name mmengine logs) by a safe one; the undo restores mmengine's exact table."""
+    path, marker = evil_ckpt
+    before = list(CheckpointLoader._schemes.items())
+    assert not any(hasattr(loader, 'mmcn_original') for _, loader in before)
+    enable_safe_checkpoint_loading()
+    try:
+        enable_safe_checkpoint_loading()  # idempotent
+        after = list(CheckpointLoader._schemes.items())
+        assert [p for p, _ in after] == [p for p, _ in before]
+        for (_, old), (_, new) in zip(before, after):
+            assert new is not old and new.mmcn_original is old
+            assert new.__name__ == old.__name__
+        with pytest.raises(CheckpointError, match='for safety'):
+            _load_checkpoint(str(path), map_location='cpu')
+        assert not marker.exists()
+    finally:
+        disable_safe_checkpoint_loading()
+    assert list(CheckpointLoader._schemes.items()) == before
 
 
 def test_getattr_allow_list_is_narrow(tmp_path):
     torch.save({'w': torch.zeros(1), 'x': AttributeWalk()}, tmp_path / 'g.pth')
     with pytest.raises(CheckpointError, match='for safety') as info:
-        safe_torch_load(str(tmp_path / 'g.pth'))
+        safe_load(str(tmp_path / 'g.pth'))
     assert 'tofile' in str(info.value)
 
 
@@ -103,9 +140,12 @@ def test_real_runner_checkpoint_loads_weights_only(tmp_path):
     runner = build_runner(str(tmp_path), max_epochs=1)
     runner.train()
     path = str(tmp_path / 'epoch_1.pth')
-    allow_mmengine_checkpoint_globals()
-    allow_mmengine_checkpoint_globals()  # idempotent
-    checkpoint = torch.load(path, map_location='cpu', weights_only=True)
+    allowed = torch.serialization.get_safe_globals()
+    with pytest.raises(Exception, match='not an allowed global'):  # torch's list is untouched
+        torch.load(path, map_location='cpu', weights_only=True)
+    with checkpoint_safe_globals():
+        checkpoint = torch.load(path, map_location='cpu', weights_only=True)
+    assert torch.serialization.get_safe_globals() == allowed  # allowed for the block only
     buffer = checkpoint['message_hub']['log_scalars']['train/loss']
     assert isinstance(buffer, HistoryBuffer)
     assert np.isfinite(buffer.mean())
