@@ -36,18 +36,17 @@ def load_results(path: str) -> List[dict]:
     return results
 
 
-def analysis_inputs(config: str, cfg_options: Optional[dict], results_path: str):
-    """What every analysis tool starts from: ``(cfg, test dataset, results)``.
+def analysis_inputs(cfg, results_path: str):
+    """What every analysis tool starts from: ``(test dataset, results)`` of a config the
+    tool loaded (``mmcenternet.engine.config.load_config``).
 
-    Registers the modules (mmcenternet default scope), loads the config with its
-    ``--cfg-options`` and the ``--out`` dump, and builds the test dataset.
+    Registers the modules (mmcenternet default scope), loads the ``--out`` dump and builds
+    the test dataset.
     """
     from mmcenternet.utils import register_all_modules
-    from mmcenternet.engine.config import load_config
     register_all_modules(init_default_scope=True)
-    cfg = load_config(config, cfg_options)
     results = load_results(results_path)
-    return cfg, build_test_dataset(cfg), results
+    return build_test_dataset(cfg), results
 
 
 def build_test_dataset(cfg, split: str = 'test'):

@@ -23,7 +23,8 @@ def test_second_training_in_a_busy_work_dir_is_refused(tmp_path, capsys, monkeyp
                              stderr=subprocess.DEVNULL)
     try:
         deadline = time.time() + 300
-        while not (work / 'epoch_1.pth').exists():  # the first training is under way
+        # the first training is under way (its first checkpoint and pointer are written)
+        while not (work / 'last_checkpoint').exists():
             assert first.poll() is None and time.time() < deadline, 'first run ended'
             time.sleep(0.2)
         # checkpoints (and the first run's half-written `.epoch_N.pth.tmp-*`) keep coming
