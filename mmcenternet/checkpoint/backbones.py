@@ -14,7 +14,7 @@ from typing import Callable, Dict, List, Mapping, Optional, Tuple
 import torch
 
 from mmcenternet.errors import ConversionError
-from .keymap import KeyMapper, strip_module_prefix, sub_mapper
+from .keymap import KeyMapper, map_keys, strip_module_prefix, sub_mapper
 from .official import DROPPED_PATTERNS, dla_mappers, hourglass_mappers, resnet_mappers
 
 __all__ = ['PRETRAINED_MAPPINGS', 'map_pretrained_backbone']
@@ -118,19 +118,15 @@ def map_pretrained_backbone(
                               f'{sorted(PRETRAINED_MAPPINGS)}')
     add_prefix, make_mappers, drop = PRETRAINED_MAPPINGS[mapping]
     mappers = make_mappers()
-    dropped_patterns = [re.compile(p) for p in drop]
-    state: 'OrderedDict[str, torch.Tensor]' = OrderedDict()
-    dropped, unmapped = [], []
-    for key, value in strip_module_prefix(state_dict).items():
-        key = add_prefix + key
-        if any(p.match(key) for p in dropped_patterns):
-            dropped.append(key[len(add_prefix):])
-            continue
-        new_key = next((out for out in (m(key) for m in mappers) if out is not None), None)
-        if new_key is None or not new_key.startswith('backbone.'):
-            unmapped.append(key[len(add_prefix):])
-            continue
-        state[new_key[len('backbone.'):]] = value
+
+    def to_backbone(key: str) -> Optional[str]:  # the first mapping, if in the backbone
+        out = next((out for out in (m(key) for m in mappers) if out is not None), None)
+        return out[len('backbone.'):] if out and out.startswith('backbone.') else None
+
+    state, dropped, unmapped = map_keys(OrderedDict(
+        (add_prefix + k, v) for k, v in strip_module_prefix(state_dict).items()),
+        [to_backbone], drop)
+    dropped, unmapped = ([k[len(add_prefix):] for k in keys] for keys in (dropped, unmapped))
     if unmapped:
         raise ConversionError(
             f'{len(unmapped)} key(s) are not part of a {mapping!r} backbone: '
