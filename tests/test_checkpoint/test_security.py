@@ -156,3 +156,22 @@ def test_real_runner_checkpoint_loads_weights_only(tmp_path):
     resumed = build_runner(str(tmp_path), max_epochs=2, resume=True)
     resumed.train()
     assert resumed.epoch == 2
+
+
+def test_every_project_load_path_refuses_code(evil_ckpt, tmp_path, capsys, monkeypatch):
+    """tools/test.py, init_detector and the converters read the file with safe_load too,
+    without any opt-in."""
+    from mmcenternet.apis import init_detector
+    from test_engine.conftest import run_main
+    from test_tools.toy_workspace import make_workspace
+    path, marker = evil_ckpt
+    cfg = make_workspace(tmp_path / 'ws', num_train=2, num_val=2, epochs=1)
+    with pytest.raises(CheckpointError, match='for safety'):
+        init_detector(cfg, str(path))
+    for script, argv in (('tools/test.py', [cfg, path, '--work-dir', tmp_path / 'test']),
+                         ('tools/model_converters/centernet_official2mmcn.py',
+                          [path, tmp_path / 'out.pth']),
+                         ('tools/model_converters/mmdet2mmcn.py', [path, tmp_path / 'o.pth'])):
+        code, _, err = run_main(script, argv, capsys, monkeypatch)
+        assert code == 2 and "refused to unpickle 'posix.system' for safety" in err, script
+    assert not marker.exists() and not (tmp_path / 'out.pth').exists()
