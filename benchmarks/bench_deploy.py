@@ -68,8 +68,8 @@ def coco_ap(output: str) -> tuple:
 
 def weights_mib(checkpoint: str) -> float:
     """Size of a checkpoint's weights (its state dict's tensors; no optimizer state)."""
-    from mmcenternet.utils.checkpoint import extract_state_dict, safe_torch_load
-    state = extract_state_dict(safe_torch_load(checkpoint, map_location='cpu'), checkpoint)
+    from mmcenternet.checkpoint import safe_load, state_dict_of
+    state = state_dict_of(safe_load(checkpoint, map_location='cpu'), checkpoint)
     return sum(t.numel() * t.element_size() for t in state.values()) / 2**20
 
 
@@ -93,21 +93,21 @@ def build_models(args, work: str) -> dict:
 def time_models(args, files: dict, size) -> dict:
     """Median latency (ms) of every ONNX model and of the fused PyTorch model, alternated."""
     import torch
-    from mmengine.config import Config
     from mmengine.registry import DefaultScope
 
+    from mmcenternet.checkpoint import load_weights
     from mmcenternet.deploy import CenterNetONNX, load_session
+    from mmcenternet.engine.config import load_config
     from mmcenternet.models.utils import optimize_for_inference
     from mmcenternet.registry import MODELS
     from mmcenternet.utils import register_all_modules
     from mmcenternet.utils.benchmark import quiet_logs, time_cases
-    from mmcenternet.utils.checkpoint import load_checkpoint_strict
     torch.set_num_threads(args.threads)
     register_all_modules(init_default_scope=False)
-    cfg = Config.fromfile(args.config)
+    cfg = load_config(args.config)
     with quiet_logs(), DefaultScope.overwrite_default_scope('mmcenternet'):
         model = MODELS.build(cfg.model)
-    load_checkpoint_strict(model, args.checkpoint)
+    load_weights(model, args.checkpoint)
     net = CenterNetONNX(optimize_for_inference(model.eval(), channels_last=True))
     x = torch.randn(1, 3, *size, generator=torch.Generator().manual_seed(0))
     feed = {'input': x.numpy()}
@@ -125,9 +125,9 @@ def time_models(args, files: dict, size) -> dict:
 
 def main(argv=None) -> dict:
     args = parse_args(argv)
-    from mmengine.config import Config
+    from mmcenternet.engine.config import load_config
     os.makedirs(args.work_dir, exist_ok=True)
-    cfg = Config.fromfile(args.config)
+    cfg = load_config(args.config)
     width, height = cfg.get('input_size', (512, 512))
     size = tuple(args.input_size or (height, width))
     files = build_models(args, args.work_dir)

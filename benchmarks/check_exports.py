@@ -63,13 +63,13 @@ def check(config: str, size: int, work: str) -> str:
     """One markdown table row for ``config``."""
     import onnx
     import torch
-    from mmengine.config import Config
-
-    from mmcenternet.deploy import ExportError, check_exportable, export_onnx, load_session
+    from mmcenternet.deploy import check_exportable, export_onnx, load_session
     from mmcenternet.deploy.verify import compare_graph_decode, compare_with_pytorch
+    from mmcenternet.engine.config import load_config
+    from mmcenternet.errors import ExportError
     from mmcenternet.registry import MODELS
     from mmcenternet.utils.benchmark import randomize_
-    cfg = without_pretrained(Config.fromfile(config))
+    cfg = without_pretrained(load_config(config))
     torch.manual_seed(0)  # init_weights draws the weights randomize_ keeps
     model = MODELS.build(cfg.model)
     name = osp.splitext(osp.basename(config))[0]

@@ -46,8 +46,9 @@ ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
+from mmcenternet.checkpoint.mmdet_centernet import convert_mmdet_state_dict  # noqa: E402
+from mmcenternet.engine.config import load_config  # noqa: E402
 from mmcenternet.models.utils import optimize_for_inference  # noqa: E402
-from mmcenternet.models.utils.mmdet_ckpt import convert_mmdet_state_dict  # noqa: E402
 from mmcenternet.utils import register_all_modules  # noqa: E402
 from mmcenternet.apis import inference_batch  # noqa: E402
 from mmcenternet.utils.benchmark import (DenseNet, compare_dets, quiet_logs,  # noqa: E402
@@ -117,7 +118,7 @@ def build_models(cfg: Config, mmdet_cfg: Config) -> Tuple[nn.Module, nn.Module]:
 # ------------------------------------------------------------------ weights mmdet -> ours
 def copy_mmdet_weights(theirs: nn.Module, ours: nn.Module) -> None:
     """Loads mmdet's weights into our model (strict), mapped as
-    ``tools/model_converters/mmdet2mmcn.py`` does (``models/utils/mmdet_ckpt.py``)."""
+    ``tools/model_converters/mmdet2mmcn.py`` does (``checkpoint/mmdet_centernet.py``)."""
     ours.load_state_dict(convert_mmdet_state_dict(theirs.state_dict()), strict=True)
 
 
@@ -229,8 +230,8 @@ def run(args: argparse.Namespace) -> int:
         torch.set_num_threads(args.threads)
     register_all_modules(init_default_scope=True)
     torch.manual_seed(args.seed)
-    cfg = Config.fromfile(OUR_CONFIG)
-    mmdet_cfg = Config.fromfile(mmdet_config_path())
+    cfg = load_config(OUR_CONFIG)
+    mmdet_cfg = load_config(mmdet_config_path(), check=False)  # mmdet's: its own scope
     ours, theirs = build_models(cfg, mmdet_cfg)
     randomize_(theirs, args.seed)
     copy_mmdet_weights(theirs, ours)

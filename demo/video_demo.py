@@ -27,7 +27,7 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    from mmcenternet.utils.cli import ConfigError
+    from mmcenternet.errors import ConfigError
     from mmcenternet.utils.progress import track
     if not (args.out or args.show or args.pred_out):
         raise ConfigError('nothing to do: give --out VIDEO, --show or --pred-out FILE.json')

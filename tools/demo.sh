@@ -8,7 +8,8 @@ bash tools/setup_env.sh
 PY=.venv/bin/python
 CONFIG=configs/quickstart/centernet_r18w16_1xb8-70e_toy.py
 WORK=work_dirs/quickstart
-EPOCHS=$($PY -c "from mmengine import Config; print(Config.fromfile('$CONFIG').train_cfg.max_epochs)")
+EPOCHS=$($PY -c "from mmcenternet.engine.config import load_config
+print(load_config('$CONFIG', check=False).train_cfg.max_epochs)")
 CKPT=$WORK/epoch_$EPOCHS.pth
 
 $PY tools/misc/gen_toy_dataset.py --out data/toy

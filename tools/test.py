@@ -5,11 +5,12 @@ import os.path as osp
 from mmengine.config import Config, ConfigDict
 
 from mmcenternet.deploy.backend import add_backend_argument, apply_backend
+from mmcenternet.engine.config import load_config
+from mmcenternet.engine.launch import (add_launch_arguments, build_runner, finish_distributed,
+                                       parse_tool_args, set_run_options)
+from mmcenternet.errors import ConfigError
 from mmcenternet.utils import register_all_modules
-from mmcenternet.utils.cli import ConfigError
 from mmcenternet.utils.eval_options import apply_eval_option
-from mmcenternet.utils.launch import (add_launch_arguments, build_runner, finish_distributed,
-                                      load_tool_config, parse_tool_args)
 
 
 def parse_args(argv=None):
@@ -84,8 +85,9 @@ def set_out_dir(cfg, out_dir: str, config_path: str) -> None:
 
 
 def build_cfg(args) -> Config:
-    cfg = load_tool_config(args.config, args.cfg_options, args.work_dir, args.launcher,
-                           strict_load=not args.no_strict_load)
+    cfg = load_config(args.config, args.cfg_options)
+    set_run_options(cfg, args.config, args.work_dir, args.launcher,
+                    strict_load=not args.no_strict_load)
     if args.eval:
         apply_eval_option(cfg, args.eval, args.config)
     cfg.load_from = args.checkpoint

@@ -3,11 +3,12 @@ import argparse
 
 from mmengine.config import Config
 
+from mmcenternet.engine.config import load_config
+from mmcenternet.engine.launch import (add_launch_arguments, build_runner, finish_distributed,
+                                       parse_tool_args, set_run_options)
+from mmcenternet.engine.workdir_lock import work_dir_lock
+from mmcenternet.errors import ConfigError
 from mmcenternet.utils import register_all_modules
-from mmcenternet.utils.cli import ConfigError
-from mmcenternet.utils.launch import (add_launch_arguments, build_runner, finish_distributed,
-                                      load_tool_config, parse_tool_args)
-from mmcenternet.utils.workdir_lock import work_dir_lock
 
 
 def parse_args(argv=None):
@@ -26,10 +27,11 @@ def parse_args(argv=None):
 
 def build_cfg(args) -> Config:
     """Loads the config and applies the command-line options."""
-    cfg = load_tool_config(args.config, args.cfg_options, args.work_dir, args.launcher,
-                           strict_load=not args.no_strict_load)
-    if args.amp:
-        cfg.optim_wrapper.type = 'AmpOptimWrapper'
+    cfg = load_config(args.config, args.cfg_options)
+    set_run_options(cfg, args.config, args.work_dir, args.launcher,
+                    strict_load=not args.no_strict_load)
+    if args.amp:  # AMP, still skipping the steps the non-finite loss guard skips
+        cfg.optim_wrapper.type = 'GuardedAmpOptimWrapper'
         cfg.optim_wrapper.loss_scale = 'dynamic'
     if args.auto_scale_lr:
         if 'auto_scale_lr' not in cfg or 'base_batch_size' not in cfg.auto_scale_lr:

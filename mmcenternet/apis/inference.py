@@ -32,7 +32,7 @@ def init_detector(config, checkpoint: Optional[str] = None, device: str = 'cpu',
     """Builds a detector from a config (path or Config) and loads a checkpoint.
 
     As ``mmdet.apis.init_detector``, except that the weights go through
-    :func:`mmcenternet.utils.checkpoint.load_model_weights` (weights-only, and strict: a
+    :func:`mmcenternet.checkpoint.load_weights` (weights-only, and strict: a
     checkpoint of another architecture is refused with a summary of what does not fit,
     instead of a half-loaded model) and that a checkpoint without class names (e.g. a
     converted official one) takes those of the config's test dataset rather than COCO's.
@@ -54,10 +54,9 @@ def init_detector(config, checkpoint: Optional[str] = None, device: str = 'cpu',
         model = _mmdet_init(config, None, device=device, cfg_options=cfg_options)
     if checkpoint is None:
         return model
-    from mmcenternet.utils.checkpoint import load_model_weights
-    from mmcenternet.utils.config_checks import dataset_classes
-    loaded = load_model_weights(model, checkpoint, strict=strict)
-    meta = _checkpoint_meta(loaded)
+    from mmcenternet.checkpoint import load_weights
+    from mmcenternet.engine.config import dataset_classes
+    meta = _checkpoint_meta(load_weights(model, checkpoint, strict=strict).checkpoint)
     if meta is None:
         classes = dataset_classes(model.cfg.test_dataloader.dataset)
         meta = {'classes': classes} if classes else dict(model.dataset_meta)

@@ -123,14 +123,14 @@ def write_predictions(path: str, records: List[dict], classes: Sequence[str]) ->
 def check_json_path(path: Optional[str], option: str = '--pred-out') -> None:
     """A one-line error for an output path that is not a ``.json`` file."""
     if path is not None and not path.lower().endswith('.json'):
-        from mmcenternet.utils.cli import ConfigError
+        from mmcenternet.errors import ConfigError
         raise ConfigError(f'{option} must be a .json file, got {path}')
 
 
 def add_predictor_arguments(parser) -> None:
     """The options every demo takes: config, checkpoint and how to predict and draw."""
     from mmcenternet.deploy.backend import add_backend_argument
-    from mmcenternet.utils.launch import add_strict_load_argument
+    from mmcenternet.engine.launch import add_strict_load_argument
     parser.add_argument('config', help='config file')
     parser.add_argument('checkpoint', help='checkpoint file (the .onnx file with '
                         '--backend onnxruntime)')

@@ -8,7 +8,7 @@ from typing import Iterator, Optional, Tuple, Union
 import cv2
 import numpy as np
 
-from mmcenternet.utils.cli import ConfigError
+from mmcenternet.errors import ConfigError
 
 #: Container extension -> FourCC of the codec written (all in OpenCV's own FFmpeg/MJPEG).
 FOURCC = {'.mp4': 'mp4v', '.avi': 'MJPG', '.mkv': 'MJPG', '.mov': 'mp4v'}

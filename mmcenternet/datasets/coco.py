@@ -35,20 +35,17 @@ from mmdet.datasets import CocoDataset
 from mmengine.fileio import get_local_path
 from mmengine.logging import print_log
 
+from mmcenternet.errors import DatasetError
 from mmcenternet.registry import DATASETS
 from mmcenternet.utils.messages import warn_and_log
 
-__all__ = ['CenterNetCocoDataset', 'DatasetError', 'DatasetWarning',
+__all__ = ['CenterNetCocoDataset', 'DatasetWarning',
            'read_coco_json', 'validate_coco_dict']
 
 REQUIRED_TOP = ('images', 'annotations', 'categories')
 REQUIRED_IMAGE = ('id', 'file_name', 'width', 'height')
 REQUIRED_ANN = ('bbox', 'image_id', 'category_id')
 REQUIRED_CATEGORY = ('id', 'name')
-
-
-class DatasetError(ValueError):
-    """An annotation file is missing, malformed or leaves no data."""
 
 
 class DatasetWarning(UserWarning):

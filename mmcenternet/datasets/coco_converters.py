@@ -13,7 +13,7 @@ cause of AP 0). VOC's 1-based inclusive pixel corners give ``[xmin - 1, ymin - 1
 xmax - xmin + 1, ymax - ymin + 1]``, as COCO's own release of the VOC annotations (and the
 official CenterNet json) has them.
 
-Bad input is a :class:`ConversionInputError` naming the file, the line or field and the
+Bad input is a :class:`ConfigError` naming the file, the line or field and the
 option concerned; boxes that are dropped (degenerate after clipping to the image) are counted
 in one warning.
 """
@@ -24,14 +24,10 @@ import warnings
 from typing import Dict, List, Optional, Sequence, Tuple
 from xml.etree import ElementTree as ET
 
-from mmcenternet.utils.cli import ConfigError
+from mmcenternet.errors import ConfigError
 
 #: Image extensions looked for (lower case).
 IMG_EXTS = ('.jpg', '.jpeg', '.png', '.bmp', '.webp', '.tif', '.tiff')
-
-
-class ConversionInputError(ConfigError):
-    """Input that cannot be converted (one-line message naming file, line and option)."""
 
 
 # ------------------------------------------------------------------ common
@@ -40,10 +36,10 @@ def read_classes(path: str) -> List[str]:
     list or an ``{id: name}`` dict).
 
     Raises:
-        ConversionInputError: A missing file, no names, or repeated names.
+        ConfigError: A missing file, no names, or repeated names.
     """
     if not osp.isfile(path):
-        raise ConversionInputError(f'classes file {path} does not exist')
+        raise ConfigError(f'classes file {path} does not exist')
     if path.lower().endswith(('.yaml', '.yml')):
         import yaml
         with open(path) as f:
@@ -52,16 +48,16 @@ def read_classes(path: str) -> List[str]:
         if isinstance(names, dict):
             names = [names[k] for k in sorted(names)]
         if not isinstance(names, list):
-            raise ConversionInputError(f'{path}: no "names" list in this YAML file')
+            raise ConfigError(f'{path}: no "names" list in this YAML file')
         names = [str(n) for n in names]
     else:
         with open(path) as f:
             names = [line.strip() for line in f if line.strip()]
     if not names:
-        raise ConversionInputError(f'{path}: no class names')
+        raise ConfigError(f'{path}: no class names')
     repeated = sorted({n for n in names if names.count(n) > 1})
     if repeated:
-        raise ConversionInputError(f'{path}: class names repeated: {", ".join(repeated)}')
+        raise ConfigError(f'{path}: class names repeated: {", ".join(repeated)}')
     return names
 
 
@@ -74,10 +70,10 @@ def list_images(folder: str, exclude: Sequence[str] = ()) -> List[str]:
     """Image files under ``folder`` (recursively), as sorted paths relative to it.
 
     Raises:
-        ConversionInputError: A missing folder or one without images.
+        ConfigError: A missing folder or one without images.
     """
     if not osp.isdir(folder):
-        raise ConversionInputError(f'image folder {folder} does not exist')
+        raise ConfigError(f'image folder {folder} does not exist')
     exclude = tuple(e.lower() for e in exclude)
     found = []
     for root, dirs, files in os.walk(folder):
@@ -87,7 +83,7 @@ def list_images(folder: str, exclude: Sequence[str] = ()) -> List[str]:
             if lower.endswith(IMG_EXTS) and not (exclude and lower.endswith(exclude)):
                 found.append(osp.relpath(osp.join(root, name), folder))
     if not found:
-        raise ConversionInputError(f'no images ({", ".join(IMG_EXTS)}) under {folder}')
+        raise ConfigError(f'no images ({", ".join(IMG_EXTS)}) under {folder}')
     return sorted(found)
 
 
@@ -95,14 +91,14 @@ def image_size(path: str) -> Tuple[int, int]:
     """``(width, height)`` of an image file from its header (Pillow, no decoding).
 
     Raises:
-        ConversionInputError: A file Pillow cannot read.
+        ConfigError: A file Pillow cannot read.
     """
     from PIL import Image
     try:
         with Image.open(path) as img:
             return img.size
     except OSError as err:
-        raise ConversionInputError(f'{path}: not a readable image ({err})') from err
+        raise ConfigError(f'{path}: not a readable image ({err})') from err
 
 
 def coco_dict(images: List[dict], annotations: List[dict], classes: Sequence[str],
@@ -175,7 +171,7 @@ def yolo_boxes(path: str, num_classes: int, width: int, height: int,
     """``(label, x1, y1, x2, y2)`` in pixels of one YOLO label file (clipped to the image).
 
     Raises:
-        ConversionInputError: A line that is neither ``class cx cy w h`` nor a polygon, or a
+        ConfigError: A line that is neither ``class cx cy w h`` nor a polygon, or a
             class outside ``0 .. num_classes - 1``.
     """
     boxes = []
@@ -188,17 +184,17 @@ def yolo_boxes(path: str, num_classes: int, width: int, height: int,
             try:
                 values = [float(v) for v in fields]
             except ValueError as err:
-                raise ConversionInputError(f'{where}: not numbers: {line.strip()!r}') from err
+                raise ConfigError(f'{where}: not numbers: {line.strip()!r}') from err
             label = values[0]
             if label != int(label) or not 0 <= label < num_classes:
-                raise ConversionInputError(
+                raise ConfigError(
                     f'{where}: class {fields[0]} is not one of the {num_classes} classes of '
                     f'the classes file (ids 0 .. {num_classes - 1}); wrong CLASSES argument?')
             coords = values[1:]
             if len(coords) == 4:
                 cx, cy, w, h = coords
                 if w < 0 or h < 0:
-                    raise ConversionInputError(f'{where}: negative width or height')
+                    raise ConfigError(f'{where}: negative width or height')
                 x1, y1 = (cx - w / 2) * width, (cy - h / 2) * height
                 x2, y2 = (cx + w / 2) * width, (cy + h / 2) * height
             elif len(coords) >= 6 and len(coords) % 2 == 0:  # segmentation polygon
@@ -206,7 +202,7 @@ def yolo_boxes(path: str, num_classes: int, width: int, height: int,
                 x1, y1, x2, y2 = (min(xs) * width, min(ys) * height, max(xs) * width,
                                   max(ys) * height)
             else:
-                raise ConversionInputError(
+                raise ConfigError(
                     f'{where}: expected "class cx cy w h" (normalised) or a polygon '
                     f'"class x1 y1 x2 y2 ...", got {len(fields)} values')
             x1, y1, x2, y2 = clip_box(x1, y1, x2, y2, width, height)
@@ -223,7 +219,7 @@ def yolo_to_coco(img_dir: str, label_dir: str, classes: Sequence[str]) -> dict:
     label files without an image are counted in a warning."""
     from mmcenternet.utils.progress import track
     if not osp.isdir(label_dir):
-        raise ConversionInputError(f'label folder {label_dir} does not exist (--label-dir)')
+        raise ConfigError(f'label folder {label_dir} does not exist (--label-dir)')
     drops = DropCounter()
     images, annotations, used = [], [], set()
     names = list_images(img_dir)
@@ -256,7 +252,7 @@ def _number(obj, tag: str, where: str) -> float:
     try:
         return float(node.text)
     except (AttributeError, TypeError, ValueError) as err:
-        raise ConversionInputError(f'{where}: field <{tag}> is missing or not a number') \
+        raise ConfigError(f'{where}: field <{tag}> is missing or not a number') \
             from err
 
 
@@ -265,15 +261,15 @@ def voc_objects(path: str) -> Tuple[str, int, int, List[dict]]:
     ``dict(name, difficult, xmin, ymin, xmax, ymax)`` (1-based inclusive pixels).
 
     Raises:
-        ConversionInputError: Unparsable XML, or a missing / non-numeric field (named).
+        ConfigError: Unparsable XML, or a missing / non-numeric field (named).
     """
     try:
         root = ET.parse(path).getroot()
     except ET.ParseError as err:
-        raise ConversionInputError(f'{path}: not valid XML ({err})') from err
+        raise ConfigError(f'{path}: not valid XML ({err})') from err
     filename = (root.findtext('filename') or '').strip()
     if not filename:
-        raise ConversionInputError(f'{path}: field <filename> is missing')
+        raise ConfigError(f'{path}: field <filename> is missing')
     size = root.find('size')
     width = int(_number(size, 'width', path)) if size is not None else 0
     height = int(_number(size, 'height', path)) if size is not None else 0
@@ -282,10 +278,10 @@ def voc_objects(path: str) -> Tuple[str, int, int, List[dict]]:
         where = f'{path}, object {k}'
         name = (obj.findtext('name') or '').strip()
         if not name:
-            raise ConversionInputError(f'{where}: field <name> is missing')
+            raise ConfigError(f'{where}: field <name> is missing')
         box = obj.find('bndbox')
         if box is None:
-            raise ConversionInputError(f'{where}: field <bndbox> is missing')
+            raise ConfigError(f'{where}: field <bndbox> is missing')
         difficult = obj.findtext('difficult')
         objects.append(dict(name=name, difficult=int(float(difficult or 0)),
                             **{t: _number(box, t, where)
@@ -306,12 +302,12 @@ def voc_to_coco(xml_files: Sequence[str], classes: Optional[Sequence[str]] = Non
         img_dir: Read the image sizes from the images here when an XML file has none.
 
     Raises:
-        ConversionInputError: See :func:`voc_objects`; an object whose class is not in
+        ConfigError: See :func:`voc_objects`; an object whose class is not in
             ``classes``; a file without size and no ``img_dir``.
     """
     from mmcenternet.utils.progress import track
     if difficult not in DIFFICULT_MODES:
-        raise ConversionInputError(f'--difficult must be one of {", ".join(DIFFICULT_MODES)}')
+        raise ConfigError(f'--difficult must be one of {", ".join(DIFFICULT_MODES)}')
     parsed = [(path, *voc_objects(path)) for path in track(xml_files, desc='voc',
                                                             unit='file')]
     if classes is None:
@@ -322,14 +318,14 @@ def voc_to_coco(xml_files: Sequence[str], classes: Optional[Sequence[str]] = Non
     for image_id, (path, filename, width, height, objects) in enumerate(parsed, 1):
         if width <= 0 or height <= 0:
             if img_dir is None:
-                raise ConversionInputError(f'{path}: field <size> is missing or zero; give '
+                raise ConfigError(f'{path}: field <size> is missing or zero; give '
                                            '--img-dir to read the sizes from the images')
             width, height = image_size(osp.join(img_dir, filename))
         images.append(dict(id=image_id, file_name=filename, width=width, height=height))
         for k, obj in enumerate(objects, 1):
             where = f'{path}, object {k}'
             if obj['name'] not in index:
-                raise ConversionInputError(f'{where}: class {obj["name"]!r} is not in the '
+                raise ConfigError(f'{where}: class {obj["name"]!r} is not in the '
                                            f'classes ({", ".join(classes)}; --classes)')
             if obj['difficult'] and difficult == 'drop':
                 drops.add('difficult (--difficult drop)', where)
@@ -350,4 +346,4 @@ def voc_to_coco(xml_files: Sequence[str], classes: Optional[Sequence[str]] = Non
 def check_output(path: str) -> None:
     """A one-line error for an output that is not a ``.json`` file."""
     if not path.lower().endswith('.json'):
-        raise ConversionInputError(f'the output must be a .json file, got {path}')
+        raise ConfigError(f'the output must be a .json file, got {path}')

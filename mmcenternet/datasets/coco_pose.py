@@ -15,8 +15,9 @@ from typing import Any, Dict, List, Optional, Sequence
 import numpy as np
 from mmengine.fileio import get_local_path
 
+from mmcenternet.errors import DatasetError
 from mmcenternet.registry import DATASETS
-from .coco import CenterNetCocoDataset, DatasetError, read_coco_json
+from .coco import CenterNetCocoDataset, read_coco_json
 
 __all__ = ['CocoPoseDataset', 'check_keypoint_metainfo', 'flip_pairs_to_indices']
 

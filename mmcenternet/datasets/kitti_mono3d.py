@@ -32,8 +32,9 @@ import numpy as np
 from mmdet.datasets import BaseDetDataset
 from mmengine.logging import print_log
 
+from mmcenternet.errors import DatasetError
 from mmcenternet.registry import DATASETS
-from .coco import DatasetError, DatasetWarning
+from .coco import DatasetWarning
 
 __all__ = ['KittiMono3DDataset', 'read_kitti_label', 'read_kitti_calib', 'KITTI_TYPES',
            'LABEL_FIELDS', 'format_kitti_line']

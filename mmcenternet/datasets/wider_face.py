@@ -28,9 +28,10 @@ import numpy as np
 from mmdet.datasets import BaseDetDataset
 from mmengine.fileio import get_local_path
 
+from mmcenternet.errors import DatasetError
 from mmcenternet.registry import DATASETS
 from mmcenternet.utils.messages import warn_and_log
-from .coco import DatasetError, DatasetWarning
+from .coco import DatasetWarning
 from .coco_pose import check_keypoint_metainfo
 
 __all__ = ['WiderFaceDataset', 'parse_official', 'parse_retinaface', 'ANN_FORMATS']

@@ -33,7 +33,7 @@ def apply_backend(cfg, model_file: str, backend: str = 'pytorch', tta: bool = Fa
         ConfigError: An unknown back-end, or ``--tta`` (the flip / multi-scale merge runs
             on the PyTorch model's maps) with ``onnxruntime``.
     """
-    from mmcenternet.utils.cli import ConfigError
+    from mmcenternet.errors import ConfigError
     if backend not in BACKENDS:
         raise ConfigError(f'--backend must be one of {BACKENDS}, got {backend!r}')
     if backend == 'pytorch':

@@ -46,9 +46,9 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import torch
 from torch import Tensor, nn
 
+from mmcenternet.errors import ExportError
 from mmcenternet.models.layers.dcn import DCNv2Fast
 from mmcenternet.models.utils.fuse import fuse_conv_bn
-from mmcenternet.utils.cli import ConfigError
 from .onnx_meta import DET_KEYS, INPUT_NAME, OPSET, ir_version_for, set_meta
 
 
@@ -104,10 +104,6 @@ def export_keys(decoder) -> List[str]:
 def output_keys(decoder, dets: Dict[str, Tensor]) -> List[str]:
     """The keys of :func:`export_keys` that ``decode_maps`` gives (without image metas)."""
     return [k for k in export_keys(decoder) if k in dets]
-
-
-class ExportError(ConfigError):
-    """A config's model cannot be exported to ONNX (one line: the config and why)."""
 
 
 #: Modules with no standard ONNX form (type name -> why); :func:`check_exportable`.

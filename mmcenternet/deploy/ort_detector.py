@@ -27,16 +27,12 @@ from mmdet.models.detectors.base import BaseDetector
 from mmdet.structures import SampleList
 from torch import Tensor
 
+from mmcenternet.errors import CheckpointNotFoundError, ONNXModelError
 from mmcenternet.registry import MODELS
-from mmcenternet.utils.checkpoint import CheckpointError, CheckpointNotFoundError
 from .onnx_export import export_keys
 from .onnx_meta import DET_KEYS, INPUT_NAME, META_KEY
 
 EXPORT_HINT = 'export one with tools/deployment/pytorch2onnx.py CONFIG CHECKPOINT'
-
-
-class ONNXModelError(CheckpointError):
-    """An ONNX model file is unreadable or does not fit the config it is run with."""
 
 
 def _describe_file(path: str) -> str:

@@ -18,40 +18,35 @@ from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from mmcenternet.utils.cli import ConfigError
-
-
-class ResultsError(ConfigError):
-    """A results file that does not fit the dataset (one-line message)."""
+from mmcenternet.errors import ConfigError
 
 
 def load_results(path: str) -> List[dict]:
     """The per-image dicts of a ``--out`` pickle.
 
     Raises:
-        ResultsError: Not a list of dicts with ``pred_instances``.
+        ConfigError: Not a list of dicts with ``pred_instances``.
     """
     import mmengine
     results = mmengine.load(path)
     if not isinstance(results, list) or not all(
             isinstance(r, dict) and 'pred_instances' in r for r in results):
-        raise ResultsError(f'{path} is not a tools/test.py --out dump (a list of dicts with '
+        raise ConfigError(f'{path} is not a tools/test.py --out dump (a list of dicts with '
                            '"pred_instances")')
     return results
 
 
-def analysis_inputs(config: str, cfg_options: Optional[dict], results_path: str):
-    """What every analysis tool starts from: ``(cfg, test dataset, results)``.
+def analysis_inputs(cfg, results_path: str):
+    """What every analysis tool starts from: ``(test dataset, results)`` of a config the
+    tool loaded (``mmcenternet.engine.config.load_config``).
 
-    Registers the modules (mmcenternet default scope), loads the config with its
-    ``--cfg-options`` and the ``--out`` dump, and builds the test dataset.
+    Registers the modules (mmcenternet default scope), loads the ``--out`` dump and builds
+    the test dataset.
     """
     from mmcenternet.utils import register_all_modules
-    from mmcenternet.utils.cli import load_config
     register_all_modules(init_default_scope=True)
-    cfg = load_config(config, cfg_options)
     results = load_results(results_path)
-    return cfg, build_test_dataset(cfg), results
+    return build_test_dataset(cfg), results
 
 
 def build_test_dataset(cfg, split: str = 'test'):
@@ -73,19 +68,19 @@ def match_results(dataset, results: Sequence[dict], path: str = 'results') -> Li
     """The dataset index of every result, by ``img_id`` (else by order).
 
     Raises:
-        ResultsError: A result whose image is not in the dataset, or a count mismatch.
+        ConfigError: A result whose image is not in the dataset, or a count mismatch.
     """
     ids = [dataset.get_data_info(i).get('img_id') for i in range(len(dataset))]
     if all('img_id' in r for r in results) and None not in ids:
         where = {img_id: i for i, img_id in enumerate(ids)}
         missing = [r['img_id'] for r in results if r['img_id'] not in where]
         if missing:
-            raise ResultsError(f'{path}: {len(missing)} results are of images that the '
+            raise ConfigError(f'{path}: {len(missing)} results are of images that the '
                                f'test dataset does not have (img_id {missing[:5]}); was it '
                                'written with this config?')
         return [where[r['img_id']] for r in results]
     if len(results) != len(dataset):
-        raise ResultsError(f'{path} holds {len(results)} results, the test dataset '
+        raise ConfigError(f'{path} holds {len(results)} results, the test dataset '
                            f'{len(dataset)} images')
     return list(range(len(results)))
 

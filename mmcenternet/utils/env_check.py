@@ -3,16 +3,14 @@ from importlib import import_module
 
 from packaging.version import Version
 
+from mmcenternet.errors import EnvironmentError_
+
 MMCV_RANGE = ('2.0.0', '2.2.0')
 MMENGINE_MIN = '0.10.0'
 MMDET_RANGE = ('3.0.0', '4.0.0')
 
 _INSTALL_HINT = ('Run `bash tools/setup_env.sh` (or see README.md) to install the pinned '
                  'stack: mmcv 2.1.0 built from source with MMCV_WITH_OPS=1.')
-
-
-class EnvironmentError_(ImportError):
-    """Raised when the installed OpenMMLab stack cannot run mmcenternet."""
 
 
 def _version_of(module_name: str) -> Version:

@@ -9,8 +9,8 @@ those that compute a requested name and drops the others.
 """
 from typing import Dict, List, Sequence
 
+from mmcenternet.errors import ConfigError
 from mmcenternet.registry import METRICS
-from .cli import ConfigError
 
 #: ``eval_names`` of mmdet's metric classes (and of their subclasses without their own).
 MMDET_EVAL_NAMES: Dict[str, Dict[str, str]] = {

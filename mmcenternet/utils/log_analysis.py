@@ -21,13 +21,9 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from .cli import ConfigError
+from mmcenternet.errors import ConfigError
 
 SCALARS = osp.join('vis_data', 'scalars.json')
-
-
-class LogError(ConfigError):
-    """A log that cannot be read, or a key / axis it does not have (one-line message)."""
 
 
 @dataclass
@@ -66,19 +62,19 @@ def scalars_files(path: str) -> List[str]:
     a work dir (all its runs, oldest first).
 
     Raises:
-        LogError: When there is none.
+        ConfigError: When there is none.
     """
     if osp.isfile(path):
         return [path]
     if not osp.isdir(path):
-        raise LogError(f'no log at {path} (give a scalars.json file, a run folder or a '
+        raise ConfigError(f'no log at {path} (give a scalars.json file, a run folder or a '
                        'work dir)')
     own = osp.join(path, SCALARS)
     if osp.isfile(own):
         return [own]
     runs = sorted(glob.glob(osp.join(path, '*', SCALARS)))
     if not runs:
-        raise LogError(f'{path} holds no {SCALARS} (nor */{SCALARS}): was it written by '
+        raise ConfigError(f'{path} holds no {SCALARS} (nor */{SCALARS}): was it written by '
                        'an mmengine Runner with the LocalVisBackend?')
     return runs
 
@@ -87,7 +83,7 @@ def read_scalars(path: str) -> List[dict]:
     """The JSON objects of one ``scalars.json``, one per line.
 
     Raises:
-        LogError: A line that is not a JSON object (file and line number named).
+        ConfigError: A line that is not a JSON object (file and line number named).
     """
     rows = []
     with open(path) as f:
@@ -97,9 +93,9 @@ def read_scalars(path: str) -> List[dict]:
             try:
                 row = json.loads(line)
             except json.JSONDecodeError as err:
-                raise LogError(f'{path}, line {number}: not JSON ({err.msg})') from err
+                raise ConfigError(f'{path}, line {number}: not JSON ({err.msg})') from err
             if not isinstance(row, dict) or 'step' not in row:
-                raise LogError(f'{path}, line {number}: not an mmengine scalars line (an '
+                raise ConfigError(f'{path}, line {number}: not an mmengine scalars line (an '
                                'object with a "step")')
             rows.append(row)
     return rows
@@ -150,13 +146,13 @@ def curve(log: TrainingLog, key: str, axis: str) -> Tuple[np.ndarray, np.ndarray
     against its epoch / the iteration it was run after.
 
     Raises:
-        LogError: A key the log does not have, or an epoch axis for an iteration-based run.
+        ConfigError: A key the log does not have, or an epoch axis for an iteration-based run.
     """
     train_keys, val_keys = log.keys()
     if axis not in ('iter', 'epoch'):
-        raise LogError(f'--x-axis must be iter or epoch, got {axis}')
+        raise ConfigError(f'--x-axis must be iter or epoch, got {axis}')
     if axis == 'epoch' and not log.by_epoch:
-        raise LogError(f'{log.name}: the training loop is iteration-based; use --x-axis iter')
+        raise ConfigError(f'{log.name}: the training loop is iteration-based; use --x-axis iter')
     if key in train_keys:
         has = np.array([key in r for r in log.train])
         y = np.array([r[key] for r in log.train if key in r], dtype=np.float64)
@@ -173,7 +169,7 @@ def curve(log: TrainingLog, key: str, axis: str) -> Tuple[np.ndarray, np.ndarray
                 last_iter[r['epoch']] = max(last_iter.get(r['epoch'], 0), r['iter'])
             steps = np.array([last_iter.get(int(s), np.nan) for s in steps])
         return steps, y
-    raise LogError(f'{log.name} has no key {key!r}; training keys: {", ".join(train_keys)}; '
+    raise ConfigError(f'{log.name} has no key {key!r}; training keys: {", ".join(train_keys)}; '
                    f'validation keys: {", ".join(val_keys) or "none"}')
 
 
@@ -215,7 +211,7 @@ def plot_curves(logs: Sequence[TrainingLog], keys: Optional[Sequence[str]] = Non
     labels = list(legend or [])
     expected = len(logs) * len(keys)
     if labels and len(labels) != expected:
-        raise LogError(f'--legend needs {expected} labels (runs x keys), got {len(labels)}')
+        raise ConfigError(f'--legend needs {expected} labels (runs x keys), got {len(labels)}')
     fig, ax = plt.subplots(figsize=(8, 5))
     index = 0
     for log in logs:
@@ -236,7 +232,7 @@ def plot_curves(logs: Sequence[TrainingLog], keys: Optional[Sequence[str]] = Non
     if out is not None:
         folder = osp.dirname(osp.abspath(out))
         if not osp.isdir(folder):
-            raise LogError(f'--out {out}: folder {folder} does not exist')
+            raise ConfigError(f'--out {out}: folder {folder} does not exist')
         fig.savefig(out, dpi=120)
     return fig
 
@@ -264,7 +260,7 @@ def train_time(log: TrainingLog) -> TrainTime:
     """Iteration times per epoch (iteration-based runs: per 1000 iterations)."""
     rows = [r for r in log.train if 'time' in r]
     if not rows:
-        raise LogError(f'{log.name}: no training line has a "time"')
+        raise ConfigError(f'{log.name}: no training line has a "time"')
     groups: Dict[int, List[float]] = {}
     for row in rows:
         group = row['epoch'] if log.by_epoch else 1 + (row['iter'] - 1) // 1000

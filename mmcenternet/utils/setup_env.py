@@ -3,10 +3,15 @@ import datetime
 import warnings
 
 from mmengine import DefaultScope
+from mmengine.registry import Registry
 
 
 def register_all_modules(init_default_scope: bool = True) -> None:
     """Imports all mmcenternet (and mmdet) modules so that they are registered.
+
+    Our modules are imported through mmengine's ``locations`` mechanism: each registry of
+    :mod:`mmcenternet.registry` imports the subpackages named in its ``locations``
+    (``Registry.import_from_location``), so this layer-1 helper imports none of them itself.
 
     Args:
         init_default_scope: Whether to set ``mmcenternet`` as the default scope, so configs
@@ -15,12 +20,10 @@ def register_all_modules(init_default_scope: bool = True) -> None:
     import mmdet.utils
     mmdet.utils.register_all_modules(init_default_scope=False)
 
-    import mmcenternet.datasets  # noqa: F401
-    import mmcenternet.deploy  # noqa: F401  (ONNXRuntimeDetector; onnxruntime loads lazily)
-    import mmcenternet.engine  # noqa: F401
-    import mmcenternet.evaluation  # noqa: F401
-    import mmcenternet.models  # noqa: F401
-    import mmcenternet.visualization  # noqa: F401
+    import mmcenternet.registry as registries
+    for registry in vars(registries).values():
+        if isinstance(registry, Registry) and registry.scope == 'mmcenternet':
+            registry.import_from_location()
 
     if not init_default_scope:
         return

@@ -1,23 +1,20 @@
-"""Build cases of the robustness modules (runner, hooks, metric, DDP wrapper)."""
+"""Build cases of the robustness modules (runner, hooks, metric, optim wrappers)."""
 import copy
 
+import pytest
 import torch
-import torch.distributed as dist
 from mmengine.config import Config
 from torch import nn
 
 from test_tools.toy_workspace import QUICKSTART
 
 
-def _single_process_group():
-    """A 1-process gloo group that is not the global default group (so that building
-    the DDP wrapper here leaves ``torch.distributed`` uninitialised for other tests)."""
-    store = dist.HashStore()
-    group = dist.ProcessGroup(store, 0, 1)
-    group._set_default_backend(dist.ProcessGroup.BackendType.GLOO)
-    group._register_backend(torch.device('cpu'), dist.ProcessGroup.BackendType.GLOO,
-                            dist.ProcessGroupGloo(store, 0, 1))
-    return group
+def _amp_wrapper(tmp):
+    if not torch.cuda.is_available():  # mmengine's AmpOptimWrapper needs a GPU
+        pytest.skip('AmpOptimWrapper needs CUDA (tests/test_engine/test_non_finite_loss.py '
+                    'builds it on the CPU with the check lifted)')
+    return dict(type='GuardedAmpOptimWrapper', optimizer=torch.optim.SGD(
+        nn.Linear(2, 2).cuda().parameters(), lr=0.1))
 
 
 def _runner_case(tmp):
@@ -33,7 +30,8 @@ CASES = {
                                                            restart_persistent_workers=False),
     ('METRICS', 'CenterNetCocoMetric'): lambda tmp: dict(type='CenterNetCocoMetric',
                                                          metric='bbox'),
-    ('MODEL_WRAPPERS', 'GuardedDistributedDataParallel'): lambda tmp: dict(
-        type='GuardedDistributedDataParallel', module=nn.Linear(2, 2), device_ids=None,
-        process_group=_single_process_group()),
+    ('OPTIM_WRAPPERS', 'GuardedOptimWrapper'): lambda tmp: dict(
+        type='GuardedOptimWrapper', optimizer=torch.optim.SGD(nn.Linear(2, 2).parameters(),
+                                                              lr=0.1)),
+    ('OPTIM_WRAPPERS', 'GuardedAmpOptimWrapper'): _amp_wrapper,
 }

@@ -8,8 +8,8 @@ import pytest
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
 
-from mmcenternet.datasets import DatasetError
 from mmcenternet.datasets.coco_pose import flip_pairs_to_indices
+from mmcenternet.errors import DatasetError
 from mmcenternet.registry import DATASETS, TRANSFORMS
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))

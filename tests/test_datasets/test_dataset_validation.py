@@ -8,9 +8,10 @@ import numpy as np
 import pytest
 from mmengine.registry import DefaultScope
 
-from mmcenternet.datasets import CenterNetCocoDataset, DatasetError
+from mmcenternet.datasets import CenterNetCocoDataset
 from mmcenternet.datasets.coco import DatasetWarning
 from mmcenternet.datasets.transforms import LoadImageFromFileSafe
+from mmcenternet.errors import DatasetError
 from mmcenternet.registry import DATASETS, TRANSFORMS
 
 CLASSES = ('circle', 'square')
@@ -250,7 +251,7 @@ def test_image_size_differing_from_annotation_is_warned_with_a_count(tmp_path):
 
 
 def test_image_size_error_under_strict_option(tmp_path):
-    from mmcenternet.datasets.transforms.loading import ImageSizeError
+    from mmcenternet.errors import ImageSizeError
     dataset = _sized_dataset(tmp_path, (40, 30), size_check='error')
     with pytest.raises(ImageSizeError) as info:
         dataset[_index_of(dataset, 'a.png')]

@@ -5,8 +5,8 @@ import os.path as osp
 import numpy as np
 import pytest
 
-from mmcenternet.datasets import DatasetError
 from mmcenternet.datasets.coco import DatasetWarning
+from mmcenternet.errors import DatasetError
 from mmcenternet.registry import DATASETS
 from test_tools.kitti_workspace import KITTI_P2, dataset_cfg, write_kitti
 

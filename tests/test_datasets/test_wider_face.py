@@ -3,9 +3,10 @@ keypoint pipeline."""
 import numpy as np
 import pytest
 
-from mmcenternet.datasets import DatasetError, WiderFaceDataset
+from mmcenternet.datasets import WiderFaceDataset
 from mmcenternet.datasets.coco import DatasetWarning
 from mmcenternet.datasets.transforms import CenterAffine, LoadPoseAnnotations
+from mmcenternet.errors import DatasetError
 
 OFFICIAL = """0--Parade/0_Parade_marchingband_1_849.jpg
 1

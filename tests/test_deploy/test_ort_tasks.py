@@ -119,10 +119,10 @@ def assert_same_metrics(ours: dict, theirs: dict, tol: float = 0.002) -> None:
 def results_of(cfg_path: str, ckpt: str, onnx_file: str):
     """``pred_instances`` of the test set's images: PyTorch, then ONNX Runtime."""
     from mmcenternet.deploy import ort_model_cfg
-    from mmcenternet.utils.checkpoint import load_checkpoint_strict
+    from mmcenternet.checkpoint import load_weights
     cfg = Config.fromfile(cfg_path)
     model = MODELS.build(cfg.model)
-    load_checkpoint_strict(model, ckpt)
+    load_weights(model, ckpt)
     ort = MODELS.build(ort_model_cfg(cfg.model, onnx_file))
     dataset = DATASETS.build(cfg.test_dataloader.dataset)
     batch = pseudo_collate([dataset[i] for i in range(len(dataset))])
@@ -189,7 +189,7 @@ def test_3d_boxes_parity_and_kitti_metrics(ddd, repo_root):
 
 
 def test_triplet_config_does_not_export_with_a_one_line_error(repo_root, tmp_path):
-    from mmcenternet.deploy import ExportError
+    from mmcenternet.errors import ExportError
     config = osp.join(ROOT, 'configs', 'quickstart', 'centernet-triplet_hg-tiny_1xb8-30e_toy.py')
     tool = load_tool(repo_root, 'tools/deployment/pytorch2onnx.py')
     with pytest.raises(ExportError) as info:
@@ -202,7 +202,8 @@ def test_triplet_config_does_not_export_with_a_one_line_error(repo_root, tmp_pat
 
 def test_model_without_what_finalize_reads_is_a_one_line_error(tmp_path):
     """A 3D model file with only the detections (no ``depths`` / ``dims``) is refused."""
-    from mmcenternet.deploy.ort_detector import ONNXModelError, check_model_fits, load_session
+    from mmcenternet.deploy.ort_detector import check_model_fits, load_session
+    from mmcenternet.errors import ONNXModelError
     head = MODELS.build(Config.fromfile(DDD_QUICKSTART).model.bbox_head)
     onnx_file = write_constant_detector(tmp_path / 'old.onnx', num_classes=head.num_classes,
                                         meta=False)

@@ -166,13 +166,13 @@ def test_not_an_onnx_file_is_a_one_line_error(toy, tmp_path):
     assert 'Traceback' not in proc.stderr
     assert err[-2].startswith('error: ') and str(text) in err[-2]
     assert 'not an ONNX model' in err[-2] and 'pytorch2onnx.py' in err[-2]
-    from mmcenternet.deploy import ONNXModelError
+    from mmcenternet.errors import ONNXModelError
     with pytest.raises(ONNXModelError, match='looks like a PyTorch checkpoint'):
         build_detector(cfg, ckpt)
 
 
 def test_other_input_names_are_refused(toy, tmp_path):
-    from mmcenternet.deploy import ONNXModelError
+    from mmcenternet.errors import ONNXModelError
     cfg = toy[0]
     bad = write_constant_detector(tmp_path / 'images.onnx', 4, input_name='images')
     with pytest.raises(ONNXModelError, match=r"inputs \[images .*one input 'input'"):
@@ -183,7 +183,7 @@ def test_other_input_names_are_refused(toy, tmp_path):
 
 
 def test_other_class_count_than_the_config_is_refused(toy):
-    from mmcenternet.deploy import ONNXModelError
+    from mmcenternet.errors import ONNXModelError
     cfg, _, onnx_file, _ = toy
     three = dict(branches=dict(heatmap=dict(out_channels=3)),
                  encoder=dict(type='CTDetEncoder', num_classes=3))
@@ -193,7 +193,7 @@ def test_other_class_count_than_the_config_is_refused(toy):
 
 
 def test_fixed_size_model_with_another_input_size_is_a_clear_error(toy, tmp_path, repo_root):
-    from mmcenternet.deploy import ONNXModelError
+    from mmcenternet.errors import ONNXModelError
     cfg, ckpt, _, _ = toy
     fixed = str(tmp_path / 'fixed.onnx')
     load_tool(repo_root, 'tools/deployment/pytorch2onnx.py').main(

@@ -12,7 +12,8 @@ import torch
 from mmengine.logging import MMLogger
 
 from mmcenternet.datasets import CenterNetCocoDataset
-from mmcenternet.utils.launch import build_runner, load_tool_config
+from mmcenternet.engine.config import load_config
+from mmcenternet.engine.launch import build_runner, set_run_options
 from test_tools.toy_workspace import make_workspace
 
 EXTRA_BOXES = [
@@ -50,7 +51,7 @@ class _LogLines(logging.Handler):
 
 def test_dataset_boxes_as_predictions_score_one(tmp_path):
     cfg_path, raw = _messy_val_set(tmp_path)
-    cfg = load_tool_config(cfg_path, None, str(tmp_path / 'work'), 'none')
+    cfg = set_run_options(load_config(cfg_path), cfg_path, str(tmp_path / 'work'))
     runner = build_runner(cfg, 'none')
     logs = _LogLines()
     MMLogger.get_current_instance().addHandler(logs)

@@ -15,10 +15,10 @@ from _pretrained_sources import (FileServer, go_online, module_shapes, random_st
                                  sha_name, torch_bytes)
 from mmengine.config import Config
 
-from mmcenternet.models.utils import map_pretrained_backbone
+from mmcenternet.checkpoint import map_pretrained_backbone
+from mmcenternet.errors import CheckpointError
 from mmcenternet.models.utils.pretrained import OFFICIAL_PRETRAINED
 from mmcenternet.registry import MODELS
-from mmcenternet.utils.checkpoint import CheckpointError
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CENTERFACE = osp.join(ROOT, 'configs', 'centerface',

@@ -67,7 +67,7 @@ def compare(repo_root):
 
 
 def test_mmdet_key_mapping():
-    from mmcenternet.models.utils.mmdet_ckpt import map_mmdet_key
+    from mmcenternet.checkpoint.mmdet_centernet import map_mmdet_key
     assert map_mmdet_key('backbone.layer1.0.conv1.weight') == \
         'backbone.layer1.0.conv1.weight'
     assert map_mmdet_key('neck.deconv_layers.0.conv.conv_offset.weight') == \

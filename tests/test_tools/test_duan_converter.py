@@ -17,8 +17,8 @@ sys.path.insert(0, osp.dirname(__file__))
 from _duan_triplet import DuanTripletKP  # noqa: E402
 from _official_centernet import randomize_  # noqa: E402
 
-from mmcenternet.models.utils.duan_triplet_ckpt import convert_duan_state_dict  # noqa: E402
-from mmcenternet.models.utils.official_ckpt import ConversionError  # noqa: E402
+from mmcenternet.checkpoint.duan import convert_duan_state_dict  # noqa: E402
+from mmcenternet.errors import ConversionError  # noqa: E402
 from mmcenternet.registry import MODELS  # noqa: E402
 
 ROOT = osp.join(osp.dirname(__file__), '..', '..')

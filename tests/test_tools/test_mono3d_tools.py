@@ -101,7 +101,7 @@ def test_test_tool_evaluates_writes_results_and_draws(workspace, tmp_path):
 
 def test_out_dir_needs_a_writing_evaluator(workspace, tmp_path):
     import importlib.util
-    from mmcenternet.utils.cli import ConfigError
+    from mmcenternet.errors import ConfigError
     spec = importlib.util.spec_from_file_location('mmcn_test_tool2',
                                                   osp.join(ROOT, 'tools', 'test.py'))
     tool = importlib.util.module_from_spec(spec)

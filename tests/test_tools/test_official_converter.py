@@ -16,9 +16,9 @@ sys.path.insert(0, osp.dirname(__file__))
 from _official_centernet import (OfficialDLASeg, OfficialHourglass,  # noqa: E402
                                  OfficialPoseResNet, randomize_)
 
-from mmcenternet.models.utils.official_ckpt import (ConversionError,  # noqa: E402
-                                                    convert_official_state_dict,
-                                                    detect_arch)
+from mmcenternet.checkpoint.official import convert_official_state_dict as _convert  # noqa
+from mmcenternet.checkpoint.official import detect_arch  # noqa: E402
+from mmcenternet.errors import ConversionError  # noqa: E402
 from mmcenternet.registry import MODELS  # noqa: E402
 from mmcenternet.utils import register_all_modules  # noqa: E402
 
@@ -27,6 +27,23 @@ register_all_modules()
 HEADS = {'hm': 3, 'wh': 2, 'reg': 2}
 TOOL = osp.join(osp.dirname(__file__), '..', '..', 'tools', 'model_converters',
                 'centernet_official2mmcn.py')
+
+
+def load_tool():
+    """Imports tools/model_converters/centernet_official2mmcn.py."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location('centernet_official2mmcn', TOOL)
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    return tool
+
+
+def convert_official_state_dict(state_dict, arch=None, head_map=None):
+    """The conversion as the tool does it: the head map of the task detected from the
+    heads (the task-specific head names live in the tool, not in mmcenternet.checkpoint)."""
+    if head_map is None:
+        head_map = load_tool().detect_head_map(state_dict)
+    return _convert(state_dict, arch, head_map)
 
 
 def _branches(num_classes: int = 3) -> Dict:
@@ -253,15 +270,6 @@ def test_dcn_rename_and_head_conv_zero():
 
 
 # --------------------------------------------------------------------------- the tool
-def load_tool():
-    """Imports tools/model_converters/centernet_official2mmcn.py."""
-    import importlib.util
-    spec = importlib.util.spec_from_file_location('centernet_official2mmcn', TOOL)
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
-    return tool
-
-
 def test_tool_roundtrip(tmp_path):
     tool = load_tool()
     official = randomize_(OfficialPoseResNet(18, HEADS, 64, dcn=True), seed=4)

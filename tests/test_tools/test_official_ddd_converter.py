@@ -14,16 +14,16 @@ from mmengine.config import Config
 sys.path.insert(0, osp.dirname(__file__))
 from _official_centernet import OfficialDLASeg, randomize_  # noqa: E402
 
-from mmcenternet.models.utils.official_ckpt import (DDD_HEAD_MAP,  # noqa: E402
-                                                    convert_official_state_dict,
-                                                    detect_task)
+from mmcenternet.checkpoint.official import convert_official_state_dict  # noqa: E402
 from mmcenternet.registry import MODELS  # noqa: E402
+from test_tools.test_official_converter import load_tool  # noqa: E402
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIG = osp.join(ROOT, 'configs', 'centernet_3d',
                   'centernet_dla34-dcnv2_2xb8-1280x384-70e_kitti-3dop.py')
 TOOL = osp.join(ROOT, 'tools', 'model_converters', 'centernet_official2mmcn.py')
 DDD_HEADS = {'hm': 3, 'dep': 1, 'rot': 8, 'dim': 3, 'wh': 2, 'reg': 2}
+DDD_HEAD_MAP, detect_task = load_tool().DDD_HEAD_MAP, load_tool().detect_task
 
 
 def _ours():

@@ -13,15 +13,15 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from mmcenternet.models.utils.official_ckpt import (MULTI_POSE_HEAD_MAP,
-                                                    convert_official_state_dict,
-                                                    detect_head_map)
 from mmcenternet.registry import MODELS
 from ._official_centernet import (OfficialDLASeg, OfficialHourglass, OfficialPoseResNet,
                                   randomize_)
-from .test_official_converter import dla_cfg, hourglass_cfg, load_tool, resnet_cfg
+from .test_official_converter import (convert_official_state_dict, dla_cfg, hourglass_cfg,
+                                      load_tool, resnet_cfg)
 from .toy_workspace import ROOT
 
+TOOL = load_tool()
+MULTI_POSE_HEAD_MAP, detect_head_map = TOOL.MULTI_POSE_HEAD_MAP, TOOL.detect_head_map
 POSE_HEADS = {'hm': 1, 'wh': 2, 'hps': 34, 'reg': 2, 'hm_hp': 17, 'hp_offset': 2}
 POSE_HEAD = Config.fromfile(osp.join(ROOT, 'configs', '_base_', 'models',
                                      'centernet_pose_head.py')).pose_head.to_dict()

@@ -1,7 +1,7 @@
 import pytest
 from mmengine.config import Config
 
-from mmcenternet.utils.cli import ConfigError
+from mmcenternet.errors import ConfigError
 from mmcenternet.utils.eval_options import apply_eval_option, supported_metrics
 
 

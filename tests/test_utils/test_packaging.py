@@ -89,7 +89,7 @@ def _with_numpy1_names(path):
 def test_checkpoints_of_numpy_1_and_2_load(tmp_path):
     """Runner checkpoints hold numpy arrays; numpy 2 pickles them as numpy._core, numpy 1.x
     as numpy.core: the safe loader takes both (so numpy 1.26 is supported)."""
-    from mmcenternet.utils.checkpoint import NUMPY_MULTIARRAY_NAMES, safe_torch_load
+    from mmcenternet.checkpoint.io import NUMPY_MULTIARRAY_NAMES, safe_load
     assert NUMPY_MULTIARRAY_NAMES == ('numpy._core.multiarray', 'numpy.core.multiarray')
     path = tmp_path / 'ckpt.pth'
     meta = {'a': np.arange(3), 's': np.float64(2.5), 'd': np.dtype('int64')}
@@ -97,7 +97,7 @@ def test_checkpoints_of_numpy_1_and_2_load(tmp_path):
     old = tmp_path / 'numpy1.pth'
     old.write_bytes(_with_numpy1_names(path))
     for source in (path, old):
-        loaded = safe_torch_load(str(source))['meta']
+        loaded = safe_load(str(source))['meta']
         np.testing.assert_array_equal(loaded['a'], [0, 1, 2])
         assert loaded['s'] == 2.5 and loaded['d'] == np.dtype('int64')
 

@@ -29,6 +29,7 @@ from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
 
 from mmcenternet.datasets.kitti_mono3d import read_kitti_label
+from mmcenternet.engine.config import load_config
 from mmcenternet.evaluation.functional.kitti_eval import (box3d_overlaps, image_overlaps,
                                                           kitti_eval)
 from mmcenternet.evaluation.metrics.kitti_metric import (objects_to_anno,
@@ -319,7 +320,7 @@ def oracle_table(cfg: Config, checkpoint: str, classes: List[str], match_iou: fl
 def main(argv=None) -> Dict[str, dict]:
     args = parse_args(argv)
     register_all_modules()
-    cfg = Config.fromfile(args.config)
+    cfg = load_config(args.config)
     if args.perfect_maps:
         return perfect_maps_table(cfg, args.classes, args.batch_size)
     if args.checkpoint is None:

@@ -59,13 +59,14 @@ def main(argv=None):
     import numpy as np
     from mmdet.registry import VISUALIZERS
 
+    from mmcenternet.engine.config import load_config
+    from mmcenternet.errors import ConfigError
     from mmcenternet.evaluation.offline import analysis_inputs, rank_images
-    from mmcenternet.utils.cli import ConfigError
     from mmcenternet.utils.progress import track
     if args.topk < 1:
         raise ConfigError(f'--topk must be >= 1, got {args.topk}')
-    cfg, dataset, results = analysis_inputs(args.config, args.cfg_options,
-                                            args.prediction_path)
+    cfg = load_config(args.config, args.cfg_options)
+    dataset, results = analysis_inputs(cfg, args.prediction_path)
     iou_thrs = args.iou_thrs or list(np.round(np.linspace(0.5, 0.95, 10), 2))
     ranked = rank_images(dataset, results, iou_thrs, path=args.prediction_path)
     os.makedirs(args.show_dir, exist_ok=True)

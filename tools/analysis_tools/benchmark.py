@@ -70,7 +70,7 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help='sections to leave out')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config settings')
-    from mmcenternet.utils.launch import add_strict_load_argument
+    from mmcenternet.engine.launch import add_strict_load_argument
     add_strict_load_argument(parser)
     return parser.parse_args(argv)
 
@@ -85,8 +85,8 @@ def build_model(cfg, checkpoint: Optional[str], device: str,
         strip_pretrained_init(model_cfg)  # random weights suffice for timing: no download
     model = MODELS.build(model_cfg)
     if checkpoint:
-        from mmcenternet.utils.checkpoint import load_model_weights
-        load_model_weights(model, checkpoint, strict=strict, map_location='cpu')
+        from mmcenternet.checkpoint import load_weights
+        load_weights(model, checkpoint, strict=strict, map_location='cpu')
     else:
         model.init_weights()
     return model.to(device)
@@ -198,7 +198,7 @@ def main(argv=None) -> int:
 
 def run(args: argparse.Namespace) -> int:
     """Runs the tool with parsed arguments."""
-    from mmcenternet.utils.cli import load_config, validate_cfg_options
+    from mmcenternet.engine.config import load_config
     if args.device == 'cuda' and not torch.cuda.is_available():
         print('error: --device cuda: CUDA is not available on this machine', file=sys.stderr)
         return 2
@@ -206,11 +206,8 @@ def run(args: argparse.Namespace) -> int:
         print('note: --fp16 (autocast) is for CUDA; ignored on CPU')
     if args.threads:
         torch.set_num_threads(args.threads)
-    cfg = load_config(args.config)
     register_all_modules(init_default_scope=False)
-    if args.cfg_options:
-        validate_cfg_options(cfg, args.cfg_options)
-        cfg.merge_from_dict(args.cfg_options)
+    cfg = load_config(args.config, args.cfg_options)
     scope = cfg.get('default_scope', 'mmcenternet')
     with DefaultScope.overwrite_default_scope(scope):
         model = build_model(cfg, args.checkpoint, args.device, strict=not args.no_strict_load)

@@ -11,8 +11,9 @@ import os.path as osp
 import numpy as np
 from mmengine.config import DictAction
 
+from mmcenternet.engine.config import load_config
 from mmcenternet.utils import register_all_modules
-from mmcenternet.utils.cli import friendly_errors, load_config
+from mmcenternet.utils.cli import friendly_errors
 
 
 def parse_args(argv=None):
@@ -42,7 +43,7 @@ def to_drawable(inputs) -> np.ndarray:
 def build_encoder(cfg):
     """The target encoder of the config's head (``model.bbox_head.encoder``)."""
     from mmcenternet.registry import TASK_UTILS
-    from mmcenternet.utils.cli import ConfigError
+    from mmcenternet.errors import ConfigError
     encoder_cfg = cfg.model.get('bbox_head', {}).get('encoder')
     if encoder_cfg is None:
         raise ConfigError(f'--show-heatmap: {cfg.filename} has no model.bbox_head.encoder')

@@ -32,10 +32,11 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
+    from mmcenternet.engine.config import load_config
     from mmcenternet.evaluation.offline import (analysis_inputs, confusion_matrix,
                                                 plot_confusion_matrix)
-    _, dataset, results = analysis_inputs(args.config, args.cfg_options,
-                                          args.prediction_path)
+    dataset, results = analysis_inputs(load_config(args.config, args.cfg_options),
+                                       args.prediction_path)
     matrix = confusion_matrix(dataset, results, args.score_thr, args.tp_iou_thr,
                               args.prediction_path)
     classes = list(dataset.metainfo['classes'])

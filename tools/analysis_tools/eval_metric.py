@@ -26,9 +26,11 @@ def main(argv=None):
     args = parse_args(argv)
     from mmengine.evaluator import Evaluator
 
+    from mmcenternet.engine.config import load_config
     from mmcenternet.evaluation.offline import analysis_inputs
     from mmcenternet.utils.eval_options import apply_eval_option
-    cfg, dataset, results = analysis_inputs(args.config, args.cfg_options, args.pkl_results)
+    cfg = load_config(args.config, args.cfg_options)
+    dataset, results = analysis_inputs(cfg, args.pkl_results)
     if args.eval:
         apply_eval_option(cfg, args.eval, args.config)
     evaluator = Evaluator(cfg.test_evaluator)

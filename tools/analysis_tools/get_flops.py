@@ -112,12 +112,9 @@ def main(argv=None) -> int:
 
 def run(args: argparse.Namespace) -> int:
     """Runs the tool with parsed arguments."""
-    from mmcenternet.utils.cli import load_config, validate_cfg_options
-    cfg = load_config(args.config)
+    from mmcenternet.engine.config import load_config
     register_all_modules(init_default_scope=False)
-    if args.cfg_options:
-        validate_cfg_options(cfg, args.cfg_options)
-        cfg.merge_from_dict(args.cfg_options)
+    cfg = load_config(args.config, args.cfg_options)
     from mmcenternet.registry import MODELS
     from mmcenternet.models.utils import strip_pretrained_init
     strip_pretrained_init(cfg.model)  # FLOPs need no pretrained weights (nor a download)

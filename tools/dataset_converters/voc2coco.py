@@ -21,7 +21,7 @@ import os.path as osp
 
 def xml_files(root: str, image_set=None):
     """The XML files to convert and the image folder of a VOC year folder or a plain one."""
-    from mmcenternet.datasets.coco_converters import ConversionInputError
+    from mmcenternet.errors import ConfigError
     ann_dir = osp.join(root, 'Annotations')
     if osp.isdir(ann_dir):
         img_dir = osp.join(root, 'JPEGImages')
@@ -30,16 +30,16 @@ def xml_files(root: str, image_set=None):
         else:
             listing = osp.join(root, 'ImageSets', 'Main', f'{image_set}.txt')
             if not osp.isfile(listing):
-                raise ConversionInputError(f'--image-set {image_set}: {listing} does not exist')
+                raise ConfigError(f'--image-set {image_set}: {listing} does not exist')
             with open(listing) as f:
                 names = [line.split()[0] for line in f if line.strip()]
         return [osp.join(ann_dir, f'{n}.xml') for n in names], img_dir
     if not osp.isdir(root):
-        raise ConversionInputError(f'{root} is neither a VOC year folder nor a folder of XML '
+        raise ConfigError(f'{root} is neither a VOC year folder nor a folder of XML '
                                    'files')
     files = sorted(osp.join(root, f) for f in os.listdir(root) if f.endswith('.xml'))
     if not files:
-        raise ConversionInputError(f'no .xml files in {root}')
+        raise ConfigError(f'no .xml files in {root}')
     return files, root
 
 

@@ -18,7 +18,7 @@ def default_label_dir(img_dir: str) -> str:
     """YOLO's layout: ``.../images/<split>`` -> ``.../labels/<split>``."""
     parts = osp.normpath(img_dir).split(osp.sep)
     if 'images' not in parts:
-        from mmcenternet.utils.cli import ConfigError
+        from mmcenternet.errors import ConfigError
         raise ConfigError(f'{img_dir} has no "images" folder in its path: give --label-dir')
     index = len(parts) - 1 - parts[::-1].index('images')
     parts[index] = 'labels'

@@ -63,22 +63,22 @@ def main(argv=None) -> dict:
     import torch
     from mmengine.registry import DefaultScope
 
+    from mmcenternet.checkpoint import load_weights
     from mmcenternet.deploy import check_exportable, export_onnx
     from mmcenternet.deploy.ort_detector import load_session
     from mmcenternet.deploy.verify import compare_with_pytorch
+    from mmcenternet.engine.config import load_config
     from mmcenternet.registry import MODELS
     from mmcenternet.utils import register_all_modules
     from mmcenternet.utils.benchmark import quiet_logs
-    from mmcenternet.utils.checkpoint import load_checkpoint_strict
-    from mmcenternet.utils.launch import load_tool_config
 
-    cfg = load_tool_config(args.config, args.cfg_options, None, 'none')
+    cfg = load_config(args.config, args.cfg_options)
     register_all_modules(init_default_scope=False)
     with quiet_logs(), DefaultScope.overwrite_default_scope(
             cfg.get('default_scope', 'mmcenternet')):
         model = MODELS.build(cfg.model)
     check_exportable(model, cfg)  # before loading: a one-line error for what cannot export
-    load_checkpoint_strict(model, args.checkpoint)
+    load_weights(model, args.checkpoint)
     model.eval()
     height, width = args.input_size or default_input_size(cfg)
     if keep_res_pipeline(cfg) and not args.dynamic:

@@ -50,8 +50,8 @@ def main(argv=None) -> dict:
 
     from mmcenternet.deploy.ort_detector import fixed_input_shape, load_session
     from mmcenternet.deploy.quantize import CalibrationReader, convert_fp16, quantize_int8
+    from mmcenternet.engine.config import load_config
     from mmcenternet.utils import register_all_modules
-    from mmcenternet.utils.launch import load_tool_config
 
     session = load_session(args.model)  # a clear error for a file that is not ONNX
     if args.fp16:
@@ -60,7 +60,7 @@ def main(argv=None) -> dict:
         onnx.save(proto, args.out)
         meta = {'precision': 'fp16'}
     else:
-        cfg = load_tool_config(args.config, args.cfg_options, None, 'none')
+        cfg = load_config(args.config, args.cfg_options)
         register_all_modules(init_default_scope=False)
         fixed = fixed_input_shape(session)
         fixed_hw = fixed[2:] if fixed is not None and None not in fixed[2:] else None

@@ -511,7 +511,7 @@ def main(argv: list[str] | None = None) -> None:
         generate(args.out, args.num_train, args.num_val, args.img_size, args.seed,
                  force=args.force)
     except ValueError as exc:  # argument checks of generate()
-        from mmcenternet.utils.cli import ConfigError
+        from mmcenternet.errors import ConfigError
         raise ConfigError(f'{exc} (--img-size, --num-train, --num-val)') from exc
     print(f'Done in {time.perf_counter() - start:.1f}s.')
 

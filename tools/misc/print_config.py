@@ -3,7 +3,8 @@ import argparse
 
 from mmengine.config import DictAction
 
-from mmcenternet.utils.cli import friendly_errors, load_config, validate_cfg_options
+from mmcenternet.engine.config import load_config
+from mmcenternet.utils.cli import friendly_errors
 
 
 def parse_args(argv=None):
@@ -16,10 +17,8 @@ def parse_args(argv=None):
 
 def main(argv=None) -> str:
     args = parse_args(argv)
-    cfg = load_config(args.config)
-    if args.cfg_options:
-        validate_cfg_options(cfg, args.cfg_options)
-        cfg.merge_from_dict(args.cfg_options)
+    # no start-up checks: the config is shown as it is, to find what is wrong in it
+    cfg = load_config(args.config, args.cfg_options, check=False)
     text = cfg.pretty_text
     print(f'Config:\n{text}')
     return text

@@ -12,18 +12,43 @@ task (``ctdet``; ``multi_pose``, the ``hps`` heads; ``ddd``, the monocular 3D he
 ``dep``/``rot``/``dim``) are detected from the keys when not given. The source is read with ``weights_only=True`` (a
 checkpoint cannot run code) and the result holds plain tensors only, so it loads with
 ``torch.load(weights_only=True)`` / ``load_from=...``. The key mapping lives in
-``mmcenternet.models.utils.official_ckpt``.
+``mmcenternet.checkpoint.official``; the head names of each official task are here.
 """
 import argparse
 import sys
-from typing import Dict, List, Optional
+from typing import Dict, List, Mapping, Optional
 
-from mmcenternet.models.utils.official_ckpt import (ConversionError, DEFAULT_HEAD_MAP,
-                                                    TASK_HEAD_MAPS,
-                                                    convert_official_state_dict,
-                                                    detect_arch, detect_task,
-                                                    read_checkpoint, strip_module_prefix)
-from mmcenternet.utils.checkpoint import CheckpointError, atomic_torch_save
+from mmcenternet.checkpoint import atomic_torch_save, strip_module_prefix
+from mmcenternet.checkpoint.official import (convert_official_state_dict, detect_arch,
+                                             read_checkpoint)
+from mmcenternet.errors import CheckpointError, ConversionError
+
+# TODO(codec.official_heads): build these tables from the registered codecs (the
+# ``TASK_UTILS`` classes with an ``official_heads`` attribute) once the codecs carry them.
+#: Official head name -> our branch name (ctdet).
+DEFAULT_HEAD_MAP: Dict[str, str] = {'hm': 'heatmap', 'wh': 'wh', 'reg': 'offset'}
+#: ... of ``multi_pose`` (``hps``, ``hm_hp``, ``hp_offset``; configs/centernet_pose) ...
+MULTI_POSE_HEAD_MAP: Dict[str, str] = dict(DEFAULT_HEAD_MAP, hps='kps', hm_hp='kp_heatmap',
+                                           hp_offset='kp_offset')
+#: ... and of monocular 3D (``ddd``): ctdet's heads plus depth, rotation bins and size.
+DDD_HEAD_MAP: Dict[str, str] = dict(DEFAULT_HEAD_MAP, dep='depth', rot='rot', dim='dim')
+#: Head maps by official ``task``.
+TASK_HEAD_MAPS: Dict[str, Dict[str, str]] = {
+    'ctdet': DEFAULT_HEAD_MAP, 'multi_pose': MULTI_POSE_HEAD_MAP, 'ddd': DDD_HEAD_MAP}
+
+
+def detect_task(state_dict: Mapping) -> str:
+    """The official ``task`` of a state dict from its heads: ``'multi_pose'`` with an
+    ``hps`` head, ``'ddd'`` with ``dep``, ``rot`` and ``dim``, else ``'ctdet'``."""
+    heads = {key.split('.')[0] for key in strip_module_prefix(state_dict)}
+    if 'hps' in heads:
+        return 'multi_pose'
+    return 'ddd' if {'dep', 'rot', 'dim'} <= heads else 'ctdet'
+
+
+def detect_head_map(state_dict: Mapping) -> Dict[str, str]:
+    """The head map of a checkpoint's task (:func:`detect_task`)."""
+    return dict(TASK_HEAD_MAPS[detect_task(state_dict)])
 
 
 def parse_head_map(items: Optional[List[str]],

@@ -8,7 +8,7 @@ same name (``configs/centernet/``), its ``centernet_r18_8xb16-crop512-140e_coco`
 conv in the neck) into that config with ``model.neck.conv_cfg=None``; both give mmdet's
 detections. The source is read weights-only and the result holds plain tensors and the
 checkpoint's ``dataset_meta`` (class names). The key mapping is
-``mmcenternet.models.utils.mmdet_ckpt``.
+``mmcenternet.checkpoint.mmdet_centernet``.
 """
 import argparse
 import sys
@@ -24,11 +24,10 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
 
 def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
-    from mmcenternet.models.utils.mmdet_ckpt import convert_mmdet_state_dict, neck_has_dcn
-    from mmcenternet.models.utils.official_ckpt import ConversionError, strip_module_prefix
-    from mmcenternet.utils.checkpoint import (CheckpointError, atomic_torch_save,
-                                              safe_torch_load)
-    checkpoint = safe_torch_load(args.src, map_location='cpu')
+    from mmcenternet.checkpoint import atomic_torch_save, safe_load, strip_module_prefix
+    from mmcenternet.checkpoint.mmdet_centernet import convert_mmdet_state_dict, neck_has_dcn
+    from mmcenternet.errors import CheckpointError, ConversionError
+    checkpoint = safe_load(args.src, map_location='cpu')
     state = checkpoint.get('state_dict', checkpoint) if isinstance(checkpoint, dict) else None
     if not isinstance(state, dict):
         raise CheckpointError(f'{args.src} holds no state dict')

@@ -10,7 +10,7 @@ Duan's released files (``cache/nnet/CenterNet-{52,104}/CenterNet-{52,104}_480000
 ``weights_only=True`` (a checkpoint cannot run code) and the result holds plain tensors
 only, for ``load_from=...`` with configs/centernet_triplet/centernet-triplet_hg{52,104}_*.py
 (the stack count is detected). The key mapping lives in
-``mmcenternet.models.utils.duan_triplet_ckpt``.
+``mmcenternet.checkpoint.duan``.
 """
 import argparse
 import sys
@@ -18,9 +18,10 @@ from typing import List, Optional
 
 import torch
 
-from mmcenternet.models.utils.duan_triplet_ckpt import convert_duan_state_dict, num_stacks
-from mmcenternet.models.utils.official_ckpt import (ConversionError, read_checkpoint,
-                                                    strip_module_prefix)
+from mmcenternet.checkpoint import strip_module_prefix
+from mmcenternet.checkpoint.duan import convert_duan_state_dict, num_stacks
+from mmcenternet.checkpoint.official import read_checkpoint
+from mmcenternet.errors import ConversionError
 
 CONFIGS = {1: 'centernet-triplet_hg52_8xb6-crop511-480k_coco.py',
            2: 'centernet-triplet_hg104_8xb6-crop511-480k_coco.py'}

@@ -5,7 +5,8 @@ train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs, val_interval
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
 
-optim_wrapper = dict(type='OptimWrapper', optimizer=dict(type='Adam', lr=5e-4))
+# GuardedOptimWrapper: mmengine's OptimWrapper that can skip a step (model.non_finite_loss='skip')
+optim_wrapper = dict(type='GuardedOptimWrapper', optimizer=dict(type='Adam', lr=5e-4))
 param_scheduler = [
     dict(type='MultiStepLR', begin=0, end=max_epochs, by_epoch=True, milestones=[90, 120],
          gamma=0.1)

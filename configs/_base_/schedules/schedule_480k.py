@@ -6,7 +6,8 @@ train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters, val_interval=40
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
 
-optim_wrapper = dict(type='OptimWrapper', optimizer=dict(type='Adam', lr=2.5e-4))
+# GuardedOptimWrapper: mmengine's OptimWrapper that can skip a step (model.non_finite_loss='skip')
+optim_wrapper = dict(type='GuardedOptimWrapper', optimizer=dict(type='Adam', lr=2.5e-4))
 param_scheduler = [
     dict(type='MultiStepLR', begin=0, end=max_iters, by_epoch=False, milestones=[450000],
          gamma=0.1)

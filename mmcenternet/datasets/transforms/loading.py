@@ -25,11 +25,11 @@ import numpy as np
 from mmcv.transforms import LoadImageFromFile
 from mmengine import fileio
 
+from mmcenternet.errors import ImageReadError, ImageSizeError
 from mmcenternet.registry import TRANSFORMS
 from mmcenternet.utils.messages import warn_and_log
 
-__all__ = ['LoadImageFromFileSafe', 'BadImageWarning', 'ImageReadError',
-           'ImageSizeError', 'ImageSizeWarning', 'SIZE_CHECKS']
+__all__ = ['LoadImageFromFileSafe', 'BadImageWarning', 'ImageSizeWarning', 'SIZE_CHECKS']
 
 #: Values of ``LoadImageFromFileSafe(size_check=...)``.
 SIZE_CHECKS = ('warn', 'error', 'off')
@@ -41,14 +41,6 @@ class BadImageWarning(UserWarning):
 
 class ImageSizeWarning(UserWarning):
     """An image's real size differs from its annotation's width / height."""
-
-
-class ImageReadError(ValueError):
-    """An image file cannot be read or decoded."""
-
-
-class ImageSizeError(ImageReadError):
-    """An image's real size differs from its annotation (``size_check='error'``)."""
 
 
 @TRANSFORMS.register_module(name=['LoadImageFromFile', 'LoadImageFromFileSafe'])

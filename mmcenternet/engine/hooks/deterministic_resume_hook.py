@@ -24,17 +24,24 @@ misses it.
    metrics, the best checkpoint and the message hub are as in an
    uninterrupted run.
 
-With (1) and the atomic checkpoints of ``AtomicCheckpointHook``, a run killed
-at any point (a training step, validation, a checkpoint write) and resumed
-from its last epoch checkpoint produces the same weights as one that was
-never killed. :class:`mmcenternet.engine.CenterNetRunner` registers this hook
-when the config does not.
+With (1) and the atomic checkpoints of :class:`mmcenternet.engine.CenterNetRunner` (and
+``AtomicCheckpointHook``), a run killed at any point (a training step, validation, a
+checkpoint write) and resumed from its last epoch checkpoint produces the same weights as
+one that was never killed. ``CenterNetRunner`` registers this hook when the config does not.
 
 Limits: epoch-based loops only; a checkpoint saved in the middle of an epoch
 (``by_epoch=False`` intervals) restarts that epoch as mmengine does.
+
+Private state: restarting persistent dataloader workers sets the torch ``DataLoader``'s
+``_iterator`` to None, which shuts the workers down; torch has no public way to restart
+them (a new ``DataLoader`` would change the runner's object). Nothing else private is read
+or written: the validation rule is computed from the loop's public ``val_begin``,
+``val_interval``, ``dynamic_milestones`` / ``dynamic_intervals`` and ``max_epochs``, and a
+resumed run is recognised by its epoch at ``before_train`` (0 for a fresh one).
 """
 from __future__ import annotations
 
+import bisect
 import functools
 import random
 from typing import Callable, Optional
@@ -75,19 +82,15 @@ def seed_worker(worker_id: int, seed: int,
 def validates_after(loop: EpochBasedTrainLoop, epoch: int) -> bool:
     """Whether ``loop`` runs validation after training epoch ``epoch``.
 
-    The rule of ``EpochBasedTrainLoop.run`` (with dynamic intervals).
+    The rule of ``EpochBasedTrainLoop.run`` after ``epoch`` epochs, dynamic intervals
+    included (the interval ``_decide_current_val_interval`` picks then), computed without
+    changing the loop.
     """
-    runner = loop.runner
-    if runner.val_loop is None or epoch <= 0:
+    if loop.runner.val_loop is None or epoch <= 0:
         return False
-    saved = loop._epoch
-    loop._epoch = epoch
-    try:
-        loop._decide_current_val_interval()
-    finally:
-        loop._epoch = saved
-    return epoch >= loop.val_begin and (epoch % loop.val_interval == 0
-                                        or epoch == loop.max_epochs)
+    step = bisect.bisect(loop.dynamic_milestones, epoch + 1)
+    interval = loop.dynamic_intervals[step - 1]
+    return epoch >= loop.val_begin and (epoch % interval == 0 or epoch == loop.max_epochs)
 
 
 @HOOKS.register_module()
@@ -115,9 +118,9 @@ class DeterministicResumeHook(Hook):
     def before_train(self, runner) -> None:
         """Re-run the resumed epoch's validation (see the module docstring)."""
         loop = runner.train_loop
+        # a fresh run starts at epoch 0; a resumed one at the epoch of its checkpoint
         if not (self.revalidate_on_resume
                 and isinstance(loop, EpochBasedTrainLoop)
-                and getattr(runner, '_resume', False)
                 and validates_after(loop, loop.epoch)):
             return
         print_log(

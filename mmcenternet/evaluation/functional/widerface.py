@@ -31,7 +31,9 @@ from typing import Dict, List, Mapping, Sequence, Tuple
 
 import numpy as np
 
-__all__ = ['SETTINGS', 'GT_FILES', 'WiderGroundTruth', 'WiderGroundTruthError',
+from mmcenternet.errors import DatasetError
+
+__all__ = ['SETTINGS', 'GT_FILES', 'WiderGroundTruth',
            'load_wider_ground_truth', 'write_wider_ground_truth', 'normalise_scores',
            'wider_overlaps', 'image_pr_counts', 'voc_ap', 'evaluate_widerface']
 
@@ -39,10 +41,6 @@ SETTINGS = ('easy', 'medium', 'hard')
 #: The official ground-truth files (``eval_tools/ground_truth/``).
 GT_FILES = dict(all='wider_face_val.mat', easy='wider_easy_val.mat',
                 medium='wider_medium_val.mat', hard='wider_hard_val.mat')
-
-
-class WiderGroundTruthError(ValueError):
-    """A ground-truth ``.mat`` file is missing or not in the official layout."""
 
 
 @dataclass
@@ -71,7 +69,7 @@ class WiderGroundTruth:
 def _cells(mat: dict, key: str, path: str) -> np.ndarray:
     if key not in mat:
         found = sorted(k for k in mat if not k.startswith('__'))
-        raise WiderGroundTruthError(f'{path}: no variable {key!r} (it has {found}; see '
+        raise DatasetError(f'{path}: no variable {key!r} (it has {found}; see '
                                     'GT_FILES for the official files and their variables)')
     return np.asarray(mat[key]).reshape(-1)
 
@@ -85,7 +83,7 @@ def load_wider_ground_truth(gt_dir: str) -> WiderGroundTruth:
 
     Raises:
         FileNotFoundError: A file is missing (all four are named).
-        WiderGroundTruthError: A variable is missing or its cells do not line up with
+        DatasetError: A variable is missing or its cells do not line up with
             ``wider_face_val.mat`` (file, variable and event named).
     """
     from scipy.io import loadmat
@@ -101,7 +99,7 @@ def load_wider_ground_truth(gt_dir: str) -> WiderGroundTruth:
     file_cells = _cells(mat, 'file_list', path)
     box_cells = _cells(mat, 'face_bbx_list', path)
     if not len(events) == len(file_cells) == len(box_cells):
-        raise WiderGroundTruthError(f'{path}: event_list, file_list and face_bbx_list have '
+        raise DatasetError(f'{path}: event_list, file_list and face_bbx_list have '
                                     f'{len(events)}, {len(file_cells)} and '
                                     f'{len(box_cells)} events')
     files, boxes = [], []
@@ -110,7 +108,7 @@ def load_wider_ground_truth(gt_dir: str) -> WiderGroundTruth:
         imgs = [np.asarray(b, dtype=np.float64).reshape(-1, 4)
                 for b in np.asarray(imgs).reshape(-1)]
         if len(names) != len(imgs):
-            raise WiderGroundTruthError(f'{path}: event {event!r} has {len(names)} files but '
+            raise DatasetError(f'{path}: event {event!r} has {len(names)} files but '
                                         f'{len(imgs)} face_bbx_list entries')
         files.append(names)
         boxes.append(imgs)
@@ -119,18 +117,18 @@ def load_wider_ground_truth(gt_dir: str) -> WiderGroundTruth:
         path = osp.join(gt_dir, GT_FILES[setting])
         cells = _cells(loadmat(path), 'gt_list', path)
         if len(cells) != len(events):
-            raise WiderGroundTruthError(f'{path}: gt_list has {len(cells)} events, '
+            raise DatasetError(f'{path}: gt_list has {len(cells)} events, '
                                         f'{GT_FILES["all"]} {len(events)}')
         per_event = []
         for event, names, imgs, cell in zip(events, files, boxes, cells):
             lists = [np.asarray(k).reshape(-1).astype(np.int64) - 1
                      for k in np.asarray(cell).reshape(-1)]
             if len(lists) != len(names):
-                raise WiderGroundTruthError(f'{path}: event {event!r} has {len(lists)} '
+                raise DatasetError(f'{path}: event {event!r} has {len(lists)} '
                                             f'gt_list entries for {len(names)} images')
             for name, keep, img in zip(names, lists, imgs):
                 if len(keep) and (keep.min() < 0 or keep.max() >= len(img)):
-                    raise WiderGroundTruthError(
+                    raise DatasetError(
                         f'{path}: image {event}/{name} keeps face indices '
                         f'{(keep + 1).tolist()} (1-based) of its {len(img)} faces')
             per_event.append(lists)

@@ -5,7 +5,7 @@ authors' ``dla.py``) name for name: ``base_layer``, ``level0`` ... ``level5``; e
 holds ``tree1``, ``tree2``, optionally ``root``, ``project`` (1x1 conv + BN) and a parameter-free
 ``downsample`` (max-pool). An official CenterNet checkpoint therefore maps onto this backbone by
 replacing the ``base.`` prefix with ``backbone.`` (see
-``mmcenternet.models.utils.official_ckpt``), and the DLA authors' ImageNet checkpoint
+``mmcenternet.checkpoint.official``), and the DLA authors' ImageNet checkpoint
 (``dla34-ba72cf86.pth``) has these names without a prefix, plus the classifier ``fc.*``: the
 DLA configs load it strictly with the detector-level ``PretrainedMapped`` initialiser
 (``mapping='dla34_imagenet'``, which drops ``fc``).

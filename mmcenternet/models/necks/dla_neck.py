@@ -3,7 +3,7 @@
 Module names follow the official ``pose_dla_dcn.py`` (``dla_up.ida_<i>.proj_<j>``, ``up_<j>``,
 ``node_<j>``, ``ida_up....``, and inside each deformable block ``conv`` and ``actf.0`` for the
 BN), so an official checkpoint maps onto ``neck.*`` by a prefix change plus the DCN rename
-``conv_offset_mask`` -> ``conv_offset`` (see ``mmcenternet.models.utils.official_ckpt``).
+``conv_offset_mask`` -> ``conv_offset`` (see ``mmcenternet.checkpoint.official``).
 """
 import math
 from typing import Dict, List, Optional, Sequence, Tuple

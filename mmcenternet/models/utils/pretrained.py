@@ -4,7 +4,7 @@ The official recipes start their backbones from ImageNet (ResNet-18/101: torchvi
 checkpoints; DLA-34: the DLA authors' ``dla34-ba72cf86.pth``) or, for Hourglass-104, from the
 ExtremeNet model. :class:`PretrainedMapped` is the weight initialiser that does this: it
 downloads (or finds) the checkpoint, loads it weights-only, maps its keys onto our backbone
-(:func:`~mmcenternet.models.utils.official_ckpt.map_pretrained_backbone`) and loads it
+(:func:`mmcenternet.checkpoint.map_pretrained_backbone`) and loads it
 **strictly**: every parameter and buffer of the target module must come from the checkpoint,
 with the one exception that checkpoints saved before PyTorch 0.4.1 carry no BatchNorm
 ``num_batches_tracked`` counters (these keep the model's value, 0, as ``load_state_dict``
@@ -35,11 +35,10 @@ from mmengine.logging import print_log
 from mmengine.model.weight_init import initialize, update_init_info
 from torch import nn
 
+from mmcenternet.checkpoint import (PRETRAINED_MAPPINGS, compare_state_dicts, find_local,
+                                    is_url, map_pretrained_backbone, safe_load, state_dict_of)
+from mmcenternet.errors import CheckpointError, CheckpointNotFoundError, ConversionError
 from mmcenternet.registry import WEIGHT_INITIALIZERS
-from mmcenternet.utils.checkpoint import (CheckpointError, CheckpointNotFoundError,
-                                          extract_state_dict, weight_mismatch)
-from mmcenternet.utils.download import load_pretrained_checkpoint
-from .official_ckpt import PRETRAINED_MAPPINGS, ConversionError, map_pretrained_backbone
 
 __all__ = ['PretrainedMapped', 'LatePretrainedInitMixin', 'strip_pretrained_init',
            'SKIP_PRETRAINED_ENV', 'OFFICIAL_PRETRAINED']
@@ -126,16 +125,17 @@ class PretrainedMapped:
 
     Unlike mmengine's ``Pretrained``, the load is strict (every key of the target, no
     unexpected key, same shapes), the keys can be mapped from an official source's layout,
-    downloads are length- and hash-checked and cached (see :mod:`mmcenternet.utils.download`)
-    and every file is loaded weights-only (:func:`mmcenternet.utils.checkpoint.safe_torch_load`,
-    which also reads PyTorch 0.1's ``.tar`` format).
+    downloads are hash-checked, load-checked before they are cached (see
+    :mod:`mmcenternet.checkpoint.download`) and every file is loaded weights-only
+    (:func:`mmcenternet.checkpoint.safe_load`, which also reads PyTorch 0.1's ``.tar``
+    format).
 
     Args:
         checkpoint: An http(s) URL, a file path, or a bare file name looked up in the cache
             folder (``<torch hub dir>/checkpoints``).
         mapping: The source layout: ``'torchvision_resnet'``, ``'dla34_imagenet'``,
             ``'extremenet'``, ``'torchvision_mobilenet_v2'``, ``'torchvision_shufflenet_v2'``
-            (see ``official_ckpt.PRETRAINED_MAPPINGS``), or ``None`` when
+            (see ``mmcenternet.checkpoint.PRETRAINED_MAPPINGS``), or ``None`` when
             the keys already are the target's (after ``prefix``).
         prefix: Take only the checkpoint keys starting with this and strip it (e.g.
             ``'backbone.'`` for an mmdet detector checkpoint); applied before ``mapping``.
@@ -176,13 +176,17 @@ class PretrainedMapped:
 
     def _source_state(self) -> Tuple['OrderedDict[str, torch.Tensor]', List[str]]:
         """The checkpoint's tensors under the target's names, and the dropped keys."""
+        source = self.checkpoint
         try:
-            loaded = load_pretrained_checkpoint(self.checkpoint, self.cache_dir,
-                                                self.check_hash, self.map_location)
+            if not is_url(source):
+                source = find_local(source, self.cache_dir)
         except CheckpointNotFoundError as exc:
             hint = _NOT_FOUND_HINTS.get(self.mapping, '')
             raise CheckpointNotFoundError(f'{exc} {hint}'.strip()) from exc
-        state = extract_state_dict(loaded, self.checkpoint)
+        name = self.checkpoint if source == self.checkpoint else f'{self.checkpoint} ({source})'
+        loaded = safe_load(source, self.map_location, name=name,
+                           cache_dir=self.cache_dir, check_hash=self.check_hash)
+        state = state_dict_of(loaded, self.checkpoint)
         dropped: List[str] = []
         if self.prefix:
             selected = OrderedDict((k[len(self.prefix):], v) for k, v in state.items()
@@ -211,7 +215,7 @@ class PretrainedMapped:
         state, dropped = self._source_state()
         target_state = target.state_dict()
         filled = _fill_num_batches_tracked(state, target_state)
-        report, _ = weight_mismatch(target_state, state, limit=10)
+        report = compare_state_dicts(target_state, state).summary(limit=10)
         if report:
             raise CheckpointError(
                 f'{self.checkpoint}: the pretrained weights (mapping {self.mapping!r}, prefix '

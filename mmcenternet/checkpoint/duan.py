@@ -25,8 +25,9 @@ from typing import List, Mapping, Optional
 
 import torch
 
-from .official_ckpt import (ConversionError, KeyMapper, _hourglass_mappers, map_keys,
-                            strip_module_prefix)
+from mmcenternet.errors import ConversionError
+from .keymap import KeyMapper, map_keys, strip_module_prefix
+from .official import hourglass_mappers
 
 #: Duan's pooling module names -> ours (inside ``bbox_head.pools.<kp>.<stack>``).
 POOL_NAMES = {
@@ -64,7 +65,7 @@ def _branch_mapper(key: str) -> Optional[str]:
 
 def duan_mappers() -> List[KeyMapper]:
     """Every key mapper of a Duan checkpoint (head first, then the hourglass)."""
-    return [_pool_mapper, _branch_mapper] + _hourglass_mappers()
+    return [_pool_mapper, _branch_mapper] + hourglass_mappers()
 
 
 def num_stacks(state_dict: Mapping[str, torch.Tensor]) -> int:

@@ -1,6 +1,6 @@
 """The non-finite loss guard under DDP, run by the test with 2-process gloo torchrun::
 
-    torchrun --nproc_per_node 2 tests/test_robustness/ddp_guard_run.py WORK_DIR
+    torchrun --nproc_per_node 2 tests/test_engine/ddp_guard_run.py WORK_DIR
 
 One sample of the tiny dataset makes its rank's loss NaN (once per epoch, on one rank);
 with ``non_finite_loss='skip'`` every rank must skip that update together (a rank that
@@ -15,9 +15,8 @@ import torch.distributed as dist
 
 from tiny_runner import TinyModel, build_runner  # this folder is on sys.path
 
+from mmcenternet.engine.launch import finish_distributed, init_cpu_distributed  # noqa: E402
 from mmcenternet.models.detectors.loss_guard import LossGuardMixin  # noqa: E402
-from mmcenternet.utils.checkpoint import enable_safe_checkpoint_loading  # noqa: E402
-from mmcenternet.utils.launch import finish_distributed, init_cpu_distributed  # noqa: E402
 
 
 class SkippingTinyModel(LossGuardMixin, TinyModel):
@@ -25,12 +24,11 @@ class SkippingTinyModel(LossGuardMixin, TinyModel):
 
 
 def main() -> None:
-    enable_safe_checkpoint_loading()
     init_cpu_distributed('pytorch')
     torch.manual_seed(0)
     model = SkippingTinyModel(nan_on_index=5)
     wrapper = dict(type='MMDistributedDataParallel', device_ids=None,
-                   broadcast_buffers=False)  # CenterNetRunner swaps in the guarded one
+                   broadcast_buffers=False)  # mmengine's own: the guard is in parse_losses
     runner = build_runner(sys.argv[1], max_epochs=2, model=model, launcher='pytorch',
                           cfg=dict(model_wrapper_cfg=wrapper))
     runner.train()

@@ -35,8 +35,9 @@ from typing import Any, BinaryIO, Dict, Mapping, Optional, Union
 
 import torch
 
-__all__ = ['is_legacy_tar_checkpoint', 'load_legacy_tar_checkpoint',
-           'LegacyTarError']
+from mmcenternet.errors import CheckpointError
+
+__all__ = ['is_legacy_tar_checkpoint', 'load_legacy_tar_checkpoint']
 
 #: Legacy storage class name -> dtype (the types PyTorch 0.1 could save).
 _STORAGE_DTYPES: Dict[str, torch.dtype] = {
@@ -47,10 +48,6 @@ _STORAGE_DTYPES: Dict[str, torch.dtype] = {
 }
 _TENSOR_TYPES = frozenset(n.replace('Storage', 'Tensor') for n in _STORAGE_DTYPES)
 _MEMBERS = ('pickle', 'tensors', 'storages')
-
-
-class LegacyTarError(ValueError):
-    """The archive is not a readable legacy checkpoint or asks for code."""
 
 
 @dataclass(frozen=True)
@@ -91,23 +88,23 @@ class _RestrictedUnpickler(pickle.Unpickler):
             return _StorageType(name)
         if module == 'torch' and name in _TENSOR_TYPES:
             return _TensorType(name)
-        raise LegacyTarError(
+        raise CheckpointError(
             f'refused to unpickle {module}.{name!s} for safety (a legacy '
             'checkpoint may only reference OrderedDict and torch storage / '
             'tensor types)')
 
     def persistent_load(self, pid: Any) -> torch.Tensor:
         if isinstance(pid, tuple):
-            raise LegacyTarError(
+            raise CheckpointError(
                 'refused to unpickle a pickled nn.Module class for safety '
                 '(the file holds a whole model saved with torch.save(model), '
                 'not a state dict)')
         if self._tensors is None:
-            raise LegacyTarError('unexpected persistent id in a metadata record')
+            raise CheckpointError('unexpected persistent id in a metadata record')
         try:
             return self._tensors[int(pid)]
         except (KeyError, TypeError, ValueError) as exc:
-            raise LegacyTarError(f'persistent id {pid!r} names no tensor of '
+            raise CheckpointError(f'persistent id {pid!r} names no tensor of '
                                  'the archive') from exc
 
 
@@ -117,17 +114,17 @@ def _unpickle(stream: BinaryIO,
     pickle: ``io.BytesIO`` has no ``peek``, so nothing is read ahead)."""
     try:
         return _RestrictedUnpickler(stream, tensors).load()
-    except LegacyTarError:
+    except CheckpointError:
         raise
     except Exception as exc:  # noqa: BLE001 - any unpickling failure
-        raise LegacyTarError(f'corrupt pickle record: {type(exc).__name__}: '
+        raise CheckpointError(f'corrupt pickle record: {type(exc).__name__}: '
                              f'{exc}') from exc
 
 
 def _read_exact(stream: BinaryIO, size: int, what: str) -> bytes:
     data = stream.read(size)
     if len(data) != size:
-        raise LegacyTarError(f'{what} ends early ({len(data)} of {size} bytes): '
+        raise CheckpointError(f'{what} ends early ({len(data)} of {size} bytes): '
                              'the file is truncated')
     return data
 
@@ -136,7 +133,7 @@ def _read_count(stream: BinaryIO, what: str) -> int:
     """The pickled record count that starts the ``storages`` / ``tensors`` members."""
     count = _unpickle(stream)
     if not isinstance(count, int) or count < 0:
-        raise LegacyTarError(f'bad {what} count {count!r}')
+        raise CheckpointError(f'bad {what} count {count!r}')
     return count
 
 
@@ -147,24 +144,24 @@ def _read_storages(stream: BinaryIO) -> Dict[int, torch.Tensor]:
         record = _unpickle(stream)
         if not (isinstance(record, tuple) and len(record) == 3
                 and isinstance(record[2], _StorageType)):
-            raise LegacyTarError(f'bad storage record {record!r}')
+            raise CheckpointError(f'bad storage record {record!r}')
         key, _location, storage_type = record
         (numel, ) = struct.unpack('<q', _read_exact(stream, 8, 'storage size'))
         if numel < 0:
-            raise LegacyTarError(f'negative storage size {numel}')
+            raise CheckpointError(f'negative storage size {numel}')
         itemsize = torch.empty((), dtype=storage_type.dtype).element_size()
         raw = _read_exact(stream, numel * itemsize, f'storage {key}')
         storages[key] = (torch.frombuffer(bytearray(raw), dtype=storage_type.dtype)
                          if numel else torch.empty(0, dtype=storage_type.dtype))
     views = _unpickle(stream)
     if not isinstance(views, list):
-        raise LegacyTarError(f'bad storage view list {type(views).__name__}')
+        raise CheckpointError(f'bad storage view list {type(views).__name__}')
     for view in views:
         try:
             target, root, offset, numel = view
             storages[target] = storages[root][offset:offset + numel]
         except (TypeError, ValueError, KeyError) as exc:
-            raise LegacyTarError(f'bad storage view {view!r}') from exc
+            raise CheckpointError(f'bad storage view {view!r}') from exc
     return storages
 
 
@@ -175,22 +172,22 @@ def _read_tensors(stream: BinaryIO,
     for _ in range(_read_count(stream, 'tensor')):
         record = _unpickle(stream)
         if not (isinstance(record, tuple) and len(record) == 3):
-            raise LegacyTarError(f'bad tensor record {record!r}')
+            raise CheckpointError(f'bad tensor record {record!r}')
         key, storage_key, _tensor_type = record
         (ndim, ) = struct.unpack('<i', _read_exact(stream, 4, 'tensor header'))
         _read_exact(stream, 4, 'tensor header')  # ndim was written as 8 bytes
         if not 0 <= ndim <= 64:
-            raise LegacyTarError(f'bad tensor rank {ndim}')
+            raise CheckpointError(f'bad tensor rank {ndim}')
         sizes = struct.unpack(f'<{ndim}q', _read_exact(stream, 8 * ndim, 'tensor sizes'))
         strides = struct.unpack(f'<{ndim}q',
                                 _read_exact(stream, 8 * ndim, 'tensor strides'))
         (offset, ) = struct.unpack('<q', _read_exact(stream, 8, 'tensor offset'))
         if storage_key not in storages:
-            raise LegacyTarError(f'tensor {key} names a missing storage {storage_key}')
+            raise CheckpointError(f'tensor {key} names a missing storage {storage_key}')
         try:
             tensors[key] = storages[storage_key].as_strided(sizes, strides, offset)
         except RuntimeError as exc:
-            raise LegacyTarError(f'tensor {key} does not fit its storage: {exc}') from exc
+            raise CheckpointError(f'tensor {key} does not fit its storage: {exc}') from exc
     return tensors
 
 
@@ -234,11 +231,11 @@ def load_legacy_tar_checkpoint(source: Union[str, os.PathLike, BinaryIO],
         of tensors).
 
     Raises:
-        LegacyTarError: The archive is truncated or malformed, or a pickle in
+        CheckpointError: The archive is truncated or malformed, or a pickle in
             it references a global outside the allow-list.
     """
     if map_location is not None and not isinstance(map_location, (str, torch.device)):
-        raise LegacyTarError('map_location must be None, a device string or a '
+        raise CheckpointError('map_location must be None, a device string or a '
                              f'torch.device for a legacy .tar checkpoint, got '
                              f'{type(map_location).__name__}')
     try:
@@ -250,16 +247,16 @@ def load_legacy_tar_checkpoint(source: Union[str, os.PathLike, BinaryIO],
                 except KeyError:
                     handle = None
                 if handle is None and name != 'sys_info':
-                    raise LegacyTarError(f'the archive has no {name!r} member')
+                    raise CheckpointError(f'the archive has no {name!r} member')
                 members[name] = None if handle is None else handle.read()
     except tarfile.TarError as exc:
-        raise LegacyTarError(f'the tar archive is truncated or corrupt ({exc})') from exc
+        raise CheckpointError(f'the tar archive is truncated or corrupt ({exc})') from exc
     except EOFError as exc:
-        raise LegacyTarError('the tar archive is truncated') from exc
+        raise CheckpointError('the tar archive is truncated') from exc
     if members['sys_info'] is not None:
         info = _unpickle(io.BytesIO(members['sys_info']))
         if isinstance(info, dict) and info.get('little_endian') is False:
-            raise LegacyTarError('big-endian legacy checkpoints are not supported')
+            raise CheckpointError('big-endian legacy checkpoints are not supported')
     storages = _read_storages(io.BytesIO(members['storages']))
     tensors = _read_tensors(io.BytesIO(members['tensors']), storages)
     result = _unpickle(io.BytesIO(members['pickle']), tensors)

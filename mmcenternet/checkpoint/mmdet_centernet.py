@@ -24,7 +24,7 @@ from typing import Dict, Mapping
 
 from torch import Tensor
 
-from .official_ckpt import ConversionError
+from mmcenternet.errors import ConversionError
 
 _NECK_KEY = re.compile(r'^neck\.deconv_layers\.(\d+)\.(conv|bn)\.(.+)$')
 _HEAD_KEY = re.compile(r'^bbox_head\.(heatmap|wh|offset)_head\.(\d+)\.(.+)$')

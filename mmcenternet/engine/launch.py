@@ -1,4 +1,4 @@
-"""Helpers shared by ``tools/train.py`` and ``tools/test.py``."""
+"""Launching a run: the tools' launch arguments, the runner builder, CPU DDP set-up."""
 import logging
 import os
 import sys
@@ -39,13 +39,13 @@ def parse_tool_args(parser, argv=None):
 def build_runner(cfg, launcher: str):
     """The Runner of a tool's config, with gloo DDP when ``torchrun`` runs without CUDA.
 
-    ``mmcenternet.engine.CenterNetRunner`` (strict weight loading, exact resume, the DDP
-    loss guard, evaluation on the ground truth the dataset kept) unless the config names
-    a ``runner_type``.
+    ``mmcenternet.engine.CenterNetRunner`` (safe and strict weight loading, atomic
+    checkpoints, exact resume, evaluation on the ground truth the dataset kept) unless the
+    config names a ``runner_type``.
     """
     from mmengine.registry import RUNNERS
 
-    from mmcenternet.engine.runner import CenterNetRunner
+    from .runner import CenterNetRunner
     if init_cpu_distributed(launcher):
         cfg.model_wrapper_cfg = cpu_ddp_wrapper_cfg(cfg)
     return CenterNetRunner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
@@ -95,24 +95,13 @@ def cpu_ddp_wrapper_cfg(cfg) -> Optional[dict]:
     return wrapper
 
 
-def load_tool_config(config_path: str, cfg_options: Optional[dict], work_dir: Optional[str],
-                     launcher: str, strict_load: bool = True):
-    """What ``tools/train.py`` and ``tools/test.py`` do first with their arguments.
-
-    Loads the config (clear errors for a missing file or ``_base_``), checks and merges
-    ``--cfg-options``, checks the whole config (every ``type=`` dict against its class,
-    the class counts of head, encoder and datasets: ``config_checks.check_config``), sets
-    the launcher, ``strict_load = False`` for ``--no-strict-load`` and the work dir
-    (``--work-dir``, else the config's, else ``./work_dirs/<config name>``).
-    """
-    from .cli import load_config, validate_cfg_options
-    from .config_checks import check_config
-    cfg = load_config(config_path)
+def set_run_options(cfg, config_path: str, work_dir: Optional[str] = None,
+                    launcher: str = 'none', strict_load: bool = True):
+    """What ``tools/train.py`` and ``tools/test.py`` set after
+    :func:`~mmcenternet.engine.config.load_config`: the launcher, ``strict_load = False``
+    for ``--no-strict-load`` and the work dir (``--work-dir``, else the config's, else
+    ``./work_dirs/<config name>``)."""
     cfg.launcher = launcher
-    if cfg_options is not None:
-        validate_cfg_options(cfg, cfg_options)
-        cfg.merge_from_dict(cfg_options)
-    check_config(cfg)
     if not strict_load:
         cfg.strict_load = False
     if work_dir is not None:

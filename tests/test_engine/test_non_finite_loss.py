@@ -7,9 +7,10 @@ from mmengine.hooks import Hook
 from mmengine.logging import MessageHub
 from mmengine.optim import OptimWrapper
 
+from mmcenternet.errors import ConfigError, NonFiniteLossError
 from mmcenternet.models.detectors import CenterNet
-from mmcenternet.models.detectors.loss_guard import (LossGuardMixin,
-                                                     NonFiniteLossError)
+from mmcenternet.models.detectors.loss_guard import LossGuardMixin
+from mmcenternet.registry import OPTIM_WRAPPERS
 
 from .tiny_runner import ITERS_PER_EPOCH, TinyModel, build_runner
 
@@ -113,3 +114,35 @@ def test_centernet_has_the_guard():
     import inspect
     param = inspect.signature(CenterNet.__init__).parameters['non_finite_loss']
     assert param.default == 'raise'
+
+
+def test_skip_needs_a_wrapper_that_can_skip(tmp_path):
+    """A plain OptimWrapper would back-propagate the skipped step: refused before training."""
+    runner = build_runner(str(tmp_path), max_epochs=1,
+                          model=GuardedTinyModel('skip', nan_on_index=5))
+    runner.optim_wrapper = dict(optimizer=dict(type='Adam', lr=0.05))
+    with pytest.raises(ConfigError, match="optim_wrapper.type='GuardedOptimWrapper'"):
+        runner.train()
+
+
+def test_amp_wrapper_is_guarded(monkeypatch):
+    """``--amp`` (GuardedAmpOptimWrapper): 'skip' leaves weights, optimizer and loss scaler
+    untouched, 'raise' raises. (AmpOptimWrapper refuses a machine without CUDA; on the CPU
+    its check is lifted and the grad scaler disables itself.)"""
+    import mmengine.optim.optimizer.amp_optimizer_wrapper as amp
+    monkeypatch.setattr(amp, 'is_cuda_available', lambda: True)
+    model = GuardedTinyModel('skip', nan_on_index=0)
+    optim = OPTIM_WRAPPERS.build(dict(type='GuardedAmpOptimWrapper', optimizer=torch.optim.Adam(
+        model.parameters(), lr=0.1)))
+    before = copy.deepcopy((model.state_dict(), optim.state_dict()))
+    batch = dict(inputs=[torch.ones(4)], target=[torch.ones(())], index=[0])
+    with pytest.warns(RuntimeWarning, match='skipped this update'):
+        log_vars = model.train_step(batch, optim)
+    assert set(log_vars) == {'loss_main'}  # only the finite terms are logged
+    assert _equal(before, (model.state_dict(), optim.state_dict()))
+    model.non_finite_loss = 'raise'
+    with pytest.raises(NonFiniteLossError, match='loss_aux=nan'):
+        model.train_step(batch, optim)
+    model.nan_on_index = None
+    model.train_step(batch, optim)
+    assert not _equal(before[0], model.state_dict())  # a finite step updates

@@ -1,8 +1,8 @@
-"""A tiny mmengine Runner for the robustness tests (importable and a script).
+"""A tiny mmengine Runner for the engine and checkpoint tests (importable and a script).
 
 As a script it trains in its own process so that a test can SIGKILL it::
 
-    python tests/test_robustness/tiny_runner.py WORK_DIR --max-epochs 3 \
+    python tests/test_engine/tiny_runner.py WORK_DIR --max-epochs 3 \
         [--resume] [--kill-at-iter N] [--kill-in-save N] [--kill-in-val N]
         [--hook vanilla] [--val] [--noise]
 
@@ -40,7 +40,6 @@ from mmengine.model import BaseModel  # noqa: E402
 
 from mmcenternet.engine import CenterNetRunner  # noqa: E402
 from mmcenternet.engine.hooks import AtomicCheckpointHook  # noqa: E402
-from mmcenternet.utils.checkpoint import enable_safe_checkpoint_loading  # noqa
 
 ITERS_PER_EPOCH = 4
 _RUN_IDS = itertools.count()
@@ -231,7 +230,8 @@ def build_runner(work_dir: str,
             batch_size=ITERS_PER_EPOCH,
             num_workers=0),
         **validation,
-        optim_wrapper=dict(optimizer=dict(type='Adam', lr=0.05)),
+        # the wrapper that skips the steps LossGuardMixin's 'skip' policy skips
+        optim_wrapper=dict(type='GuardedOptimWrapper', optimizer=dict(type='Adam', lr=0.05)),
         param_scheduler=[
             dict(type='LinearLR', start_factor=0.2, by_epoch=False, begin=0,
                  end=3),
@@ -270,7 +270,6 @@ def main(argv=None) -> None:
     parser.add_argument('--val', action='store_true')
     parser.add_argument('--noise', action='store_true')
     args = parser.parse_args(argv)
-    enable_safe_checkpoint_loading()
     hooks = [ReportStartHook(), ReportValHook()]
     if args.kill_at_iter:
         hooks.append(SelfKillHook(args.kill_at_iter))

@@ -28,13 +28,11 @@ try:  # POSIX only; elsewhere trainings are not locked
 except ImportError:  # pragma: no cover - Windows
     fcntl = None  # type: ignore[assignment]
 
-__all__ = ['WorkDirBusyError', 'work_dir_lock', 'LOCK_NAME']
+from mmcenternet.errors import WorkDirBusyError
+
+__all__ = ['work_dir_lock', 'LOCK_NAME']
 
 LOCK_NAME = '.train.lock'
-
-
-class WorkDirBusyError(RuntimeError):
-    """Another training holds the work dir."""
 
 
 def _global_rank() -> int:

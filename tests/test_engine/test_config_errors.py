@@ -6,9 +6,8 @@ import sys
 import pytest
 from mmengine.config import Config
 
-from mmcenternet.utils.checkpoint import CheckpointError
-from mmcenternet.utils.cli import (ConfigError, format_error, friendly_errors,
-                                   load_config, validate_cfg_options)
+from mmcenternet.engine.config import load_config, validate_cfg_options
+from mmcenternet.errors import ConfigError
 
 from .conftest import ROOT, run_main
 
@@ -74,54 +73,6 @@ def test_load_config_names_missing_base(tmp_path):
         load_config(str(tmp_path / 'nope.py'))
 
 
-@pytest.mark.parametrize('exc, expected', [
-    (ConfigError('--cfg-options a.b: bad'), 'error: --cfg-options a.b: bad'),
-    (CheckpointError('x.pth: bad'), 'error: x.pth: bad'),
-    (FileNotFoundError(2, 'No such file or directory', 'cfg.py'),
-     'error: [Errno 2] No such file or directory: \'cfg.py\''),
-    (KeyError('Foo is not in the mmcenternet::model registry. Please check'),
-     'error: Foo is not in the mmcenternet::model registry. Please check'),
-])
-def test_friendly_errors_exit_2(capsys, monkeypatch, exc, expected):
-    monkeypatch.delenv('MMCN_DEBUG', raising=False)
-    with pytest.raises(SystemExit) as info:
-        with friendly_errors():
-            raise exc
-    assert info.value.code == 2
-    err = capsys.readouterr().err
-    assert err.startswith(expected + '\n') and 'Traceback' not in err
-
-
-def test_worker_errors_keep_the_worker_message():
-    exc = FileNotFoundError(
-        'Caught FileNotFoundError in DataLoader worker process 0.\n'
-        'Original Traceback (most recent call last):\n  File "x.py", line 1\n'
-        'FileNotFoundError: image file /data/img/0001.png does not exist.\n')
-    assert format_error(exc) == 'image file /data/img/0001.png does not exist.'
-
-
-def test_other_errors_propagate():
-    with pytest.raises(KeyError):
-        with friendly_errors():
-            raise KeyError('a plain missing key')
-
-    @friendly_errors()
-    def main():
-        raise ZeroDivisionError
-
-    with pytest.raises(ZeroDivisionError):
-        main()
-
-
-def test_debug_shows_traceback(capsys, monkeypatch):
-    monkeypatch.setenv('MMCN_DEBUG', '1')
-    with pytest.raises(SystemExit):
-        with friendly_errors():
-            raise ConfigError('bad key')
-    err = capsys.readouterr().err
-    assert 'Traceback' in err and err.rstrip().endswith('error: bad key')
-
-
 # ------------------------------------------------------- the real tools
 def _train(capsys, monkeypatch, *argv):
     code, _, err = run_main('tools/train.py', argv, capsys, monkeypatch)
@@ -129,32 +80,24 @@ def _train(capsys, monkeypatch, *argv):
 
 
 def _toy_config():
-    for name in sorted(os.listdir(os.path.join(ROOT, 'configs/quickstart'))):
-        if name.endswith('_toy.py'):  # the 2D toy set (other quickstarts: other tasks)
-            return os.path.join(ROOT, 'configs/quickstart', name)
-    pytest.skip('no quickstart config')
+    from test_tools.toy_workspace import QUICKSTART  # the 2D toy set
+    return QUICKSTART
 
 
-@pytest.fixture
-def tools_train():
-    if not os.path.exists(os.path.join(ROOT, 'tools/train.py')):
-        pytest.skip('tools/train.py missing')
-
-
-def test_train_missing_config(tools_train, capsys, monkeypatch, tmp_path):
+def test_train_missing_config(capsys, monkeypatch, tmp_path):
     code, err = _train(capsys, monkeypatch, str(tmp_path / 'nope.py'))
     assert code == 2 and err.startswith('error: ') and 'nope.py' in err
     assert 'Traceback' not in err
 
 
-def test_train_missing_base(tools_train, capsys, monkeypatch, tmp_path):
+def test_train_missing_base(capsys, monkeypatch, tmp_path):
     cfg = tmp_path / 'child.py'
     cfg.write_text("_base_ = ['./missing_base.py']\n")
     code, err = _train(capsys, monkeypatch, str(cfg))
     assert code == 2 and 'missing_base.py' in err and 'Traceback' not in err
 
 
-def test_train_bad_cfg_option(tools_train, capsys, monkeypatch, tmp_path):
+def test_train_bad_cfg_option(capsys, monkeypatch, tmp_path):
     code, err = _train(capsys, monkeypatch, _toy_config(), '--work-dir',
                        str(tmp_path), '--cfg-options', 'train_cfg.max_epoch=1')
     assert code == 2
@@ -163,7 +106,7 @@ def test_train_bad_cfg_option(tools_train, capsys, monkeypatch, tmp_path):
     assert "Did you mean 'max_epochs'?" in err and 'Traceback' not in err
 
 
-def test_train_unknown_registry_type_subprocess(tools_train, tmp_path):
+def test_train_unknown_registry_type_subprocess(tmp_path):
     """The real exit status and stderr, with an unknown model type."""
     env = dict(os.environ, PYTHONPATH=ROOT)
     env.pop('MMCN_DEBUG', None)
@@ -176,8 +119,7 @@ def test_train_unknown_registry_type_subprocess(tools_train, tmp_path):
     assert 'Traceback' not in proc.stderr
 
 
-def test_train_broken_annotation_file(tools_train, capsys, monkeypatch,
-                                      tmp_path):
+def test_train_broken_annotation_file(capsys, monkeypatch, tmp_path):
     ann = tmp_path / 'instances_train.json'
     ann.write_text('{"images": [}')
     code, err = _train(capsys, monkeypatch, _toy_config(), '--work-dir',
@@ -237,7 +179,7 @@ def test_typo_inside_a_config_dict_refused_before_training(tiny_toy, capsys, mon
 def test_type_check_leaves_forwarded_kwargs_alone():
     """Keys a class hands on to another one (EMAHook -> its EMA model) and builder keys
     (a hook's ``priority``) are not errors; a typo under them still is elsewhere."""
-    from mmcenternet.utils.config_checks import check_config_types
+    from mmcenternet.engine.config import check_config_types
     cfg = Config(dict(custom_hooks=[dict(type='EMAHook', ema_type='ExpMomentumEMA',
                                          momentum=0.0002, update_buffers=True,
                                          priority=49)],
@@ -252,9 +194,22 @@ def test_type_check_leaves_forwarded_kwargs_alone():
 def test_every_bundled_config_passes_the_start_up_checks():
     import glob
 
-    from mmcenternet.utils.config_checks import check_config
+    from mmcenternet.engine.config import check_config
     configs = [p for p in glob.glob(os.path.join(ROOT, 'configs', '**', '*.py'),
                                     recursive=True) if '_base_' not in p]
     assert configs
     for path in configs:
         check_config(Config.fromfile(path))
+
+
+def test_class_counts_read_the_codec():
+    """A head configured with one codec (``codec=dict(num_classes=...)``) is counted there;
+    the encoder / decoder pair is counted otherwise."""
+    from mmcenternet.engine.config import check_class_counts
+    head = dict(type='CenterNetHead', codec=dict(type='CTDetCodec', num_classes=3),
+                branches=dict(heatmap=dict(out_channels=4)))
+    with pytest.raises(ConfigError, match=r'heatmap.out_channels = 4, '
+                                          r'model.bbox_head.codec.num_classes = 3\.'):
+        check_class_counts(Config(dict(model=dict(bbox_head=head))))
+    head['codec']['num_classes'] = 4
+    check_class_counts(Config(dict(model=dict(bbox_head=head))))

@@ -1,8 +1,8 @@
 """The non-finite loss guard under DDP (2-process gloo torchrun on the CPU).
 
-mmengine's ``MMDistributedDataParallel.train_step`` bypasses the model's guarded
-``train_step``; CenterNetRunner wraps the model in GuardedDistributedDataParallel, whose
-ranks agree on every step (all raise, or all skip).
+The guard sits in the model's ``parse_losses``, which mmengine's own
+``MMDistributedDataParallel.train_step`` calls; the ranks agree on every step (all raise, or
+all skip).
 """
 import os
 import re
@@ -25,7 +25,7 @@ def test_dist_train_nan_on_one_rank_stops_every_rank(tmp_path):
     stops both ranks with the same one-line error (before this guard, the NaN update was
     applied and the run went on)."""
     cfg = make_workspace(tmp_path, num_train=8, num_val=2, epochs=2, extra=(
-        "custom_imports = dict(imports=['test_robustness.kill_hooks'],"
+        "custom_imports = dict(imports=['test_engine.kill_hooks'],"
         " allow_failed_imports=False)\n"
         "custom_hooks = [dict(type='TestNaNLossOnRankHook', rank=1, at_iter=1)]\n"))
     proc = subprocess.run(['bash', 'tools/dist_train.sh', cfg, '2', '--work-dir',
@@ -58,7 +58,8 @@ def test_skip_policy_skips_on_every_rank(tmp_path):
     assert sorted(r[0] for r in ranks) == ['0', '1'], out[-3000:]
     for _, wrapper, skipped, iters, finite, _ in ranks:
         # 16 samples / (2 ranks x batch 4) = 2 iterations per epoch; sample 5 once per epoch
-        assert (wrapper, skipped, iters, finite) == ('GuardedDistributedDataParallel', '2',
+        # mmengine's own DDP wrapper: no wrapper swap is needed any more
+        assert (wrapper, skipped, iters, finite) == ('MMDistributedDataParallel', '2',
                                                      '4', 'True')
     assert ranks[0][5] == ranks[1][5]
     # rank 0 logs both skips, naming the rank whose loss was not finite

@@ -23,7 +23,8 @@ def test_second_training_in_a_busy_work_dir_is_refused(tmp_path, capsys, monkeyp
                              stderr=subprocess.DEVNULL)
     try:
         deadline = time.time() + 300
-        while not (work / 'epoch_1.pth').exists():  # the first training is under way
+        # the first training is under way (its first checkpoint and pointer are written)
+        while not (work / 'last_checkpoint').exists():
             assert first.poll() is None and time.time() < deadline, 'first run ended'
             time.sleep(0.2)
         # checkpoints (and the first run's half-written `.epoch_N.pth.tmp-*`) keep coming
@@ -43,6 +44,6 @@ def test_second_training_in_a_busy_work_dir_is_refused(tmp_path, capsys, monkeyp
         first.send_signal(signal.SIGKILL)
         first.wait()
     # a killed training leaves no stale lock behind (--resume right after a kill works)
-    from mmcenternet.utils.workdir_lock import work_dir_lock
+    from mmcenternet.engine.workdir_lock import work_dir_lock
     with work_dir_lock(str(work)):
         pass

@@ -11,11 +11,11 @@ import torch
 from mmengine.config import Config
 
 from mmcenternet.apis import init_detector
+from mmcenternet.checkpoint import CheckpointMismatchWarning, load_weights
+from mmcenternet.errors import CheckpointError
 from mmcenternet.registry import MODELS
-from mmcenternet.utils.checkpoint import CheckpointError
+from test_engine.conftest import run_main
 from test_tools.toy_workspace import make_workspace
-
-from .conftest import run_main
 
 OTHER_ARCH = dict(backbone=dict(base_channels=16), neck=dict(in_channels=64))
 
@@ -65,7 +65,6 @@ def test_test_tool_refuses_another_architecture(workspace, capsys, monkeypatch):
 
 
 def test_test_tool_no_strict_load_is_explicit(workspace, capsys, monkeypatch):
-    from mmcenternet.utils.checkpoint import CheckpointMismatchWarning
     tmp, cfg, ckpts = workspace
     with pytest.warns(CheckpointMismatchWarning, match='Non-strict loading') as record:
         code, _, err = run_main('tools/test.py', [cfg, ckpts['other'], '--no-strict-load',
@@ -117,7 +116,6 @@ def test_demo_and_benchmark_refuse_another_architecture(workspace, capsys, monke
 
 
 def test_init_detector_strict_and_meta(workspace):
-    from mmcenternet.utils.checkpoint import CheckpointMismatchWarning
     _, cfg, ckpts = workspace
     with pytest.raises(CheckpointError, match='does not fit the model CenterNet'):
         init_detector(cfg, ckpts['other'])
@@ -141,9 +139,8 @@ def test_official_checkpoint_gets_the_converter_hint(tmp_path):
     path = tmp_path / 'ctdet_coco_resdcn18.pth'
     torch.save({'epoch': 140, 'state_dict': {f'module.{k}': v for k, v in state.items()}},
                path)
-    from mmcenternet.utils.checkpoint import load_model_weights
     with pytest.raises(CheckpointError) as info:
-        load_model_weights(torch.nn.Linear(2, 2), str(path))
+        load_weights(torch.nn.Linear(2, 2), str(path))
     message = str(info.value)
     assert 'look like an official CenterNet checkpoint (arch res_18)' in message
     assert f'python tools/model_converters/centernet_official2mmcn.py {path} ' \
