@@ -130,15 +130,13 @@ def _head_counts(model: Mapping) -> List[Tuple[str, int]]:
             heatmap.get('out_channels'), int):
         counts.append((f'{path}.branches.heatmap.out_channels',
                        heatmap['out_channels']))
-    for part in ('encoder', 'decoder'):
-        cfg = head.get(part)
-        where = f'{path}.{part}.num_classes'
-        if cfg is None:  # the head's default
-            cfg = _signature_default(head.get('type'), part)
-            where += ' (default)'
-        if isinstance(cfg, Mapping) and isinstance(cfg.get('num_classes'),
-                                                   int):
-            counts.append((where, cfg['num_classes']))
+    cfg = head.get('codec')
+    where = f'{path}.codec.num_classes'
+    if cfg is None:  # the head's default
+        cfg = _signature_default(head.get('type'), 'codec')
+        where += ' (default)'
+    if isinstance(cfg, Mapping) and isinstance(cfg.get('num_classes'), int):
+        counts.append((where, cfg['num_classes']))
     return counts
 
 
@@ -171,7 +169,7 @@ def check_class_counts(cfg: Any) -> None:
                        for where, n, detail in counts)
     raise ConfigError(
         f'config {_source(cfg)}: the class counts disagree: {listed}. The '
-        'heatmap channels, the encoder\'s num_classes and the number of '
+        'heatmap channels, the codec\'s num_classes and the number of '
         'dataset classes must be equal (see "Train on your own COCO-format '
         'data" in README.md).')
 
