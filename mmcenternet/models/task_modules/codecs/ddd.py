@@ -223,18 +223,14 @@ class DDDCodec(CTDetCodec):
     def input_cameras(batch_img_metas: Sequence[dict]) -> Tensor:
         """``(B, 3, 4)`` float64 cameras of the network inputs (``affine_matrix @ cam2img``;
         ``cam2img`` alone where there is no affine)."""
-        cams = []
-        for i, meta in enumerate(batch_img_metas):
-            if 'cam2img' not in meta:
-                raise KeyError(
-                    f'DDDCodec(center_mode="projected") needs "cam2img" in the metainfo of '
-                    f'every image; image {i} ({meta.get("img_path")}) has none (add '
-                    '"cam2img" to the meta_keys of PackCenterNetInputs)')
-            cam = torch.as_tensor(meta['cam2img'], dtype=torch.float64)[:3, :4]
-            if 'affine_matrix' in meta:
-                cam = affine_cam2img(cam, meta['affine_matrix'])
-            cams.append(cam)
-        return torch.stack(cams)
+        cams = cam2img_of(batch_img_metas, torch.float64, torch.device('cpu'), True)
+        if cams is None:
+            i, meta = next((i, m) for i, m in enumerate(batch_img_metas) if CAM_KEY not in m)
+            raise KeyError(
+                f'DDDCodec(center_mode="projected") needs "cam2img" in the metainfo of every '
+                f'image; image {i} ({meta.get("img_path")}) has none (add "cam2img" to the '
+                'meta_keys of PackCenterNetInputs)')
+        return cams
 
     def encode_tensors(self, batch_bboxes: Sequence[Tensor], batch_labels: Sequence[Tensor],
                        batch_boxes_3d: Sequence[Tensor], batch_alphas: Sequence[Tensor],

@@ -44,23 +44,6 @@ def input_and_clip_shapes(batch_img_metas: Optional[Sequence[dict]], num_imgs: i
             torch.tensor(clips, dtype=torch.float64))
 
 
-def input_scale(maps_hw: Sequence[int], batch_img_metas: Optional[Sequence[dict]],
-                num_imgs: int, stride: float, device: torch.device) -> Tensor:
-    """``(B, 2)`` float32 ``(out_w / in_w, out_h / in_h)`` per image (Duan's ``ratios``).
-
-    The input size is ``batch_input_shape`` (the padded network input), else
-    ``img_shape``, else the map size times ``stride``.
-    """
-    height, width = maps_hw
-    ratios = []
-    for i in range(num_imgs):
-        meta = batch_img_metas[i] if batch_img_metas else {}
-        inp = meta.get('batch_input_shape', meta.get('img_shape'))
-        inp = inp[:2] if inp is not None else (height * stride, width * stride)
-        ratios.append((width / inp[1], height / inp[0]))
-    return torch.tensor(ratios, dtype=torch.float32, device=device)
-
-
 def central_region(bboxes: Tensor, n: Tensor) -> Tensor:
     """The central region of xyxy boxes for odd scales ``n`` (broadcast with the boxes).
 
@@ -282,8 +265,10 @@ class TripletCodec(BaseCodec):
         if len(views) > 1:
             dets = self.merge_mirror(dets, num_imgs, maps['tl_heatmap'].shape[-1])
         height, width = maps['tl_heatmap'].shape[-2:]
-        ratio = input_scale((height, width), batch_img_metas, num_imgs, self.stride,
-                            dets['bboxes'].device)
+        inputs, _ = input_and_clip_shapes(batch_img_metas, num_imgs, (height, width),
+                                          self.stride)  # Duan's ratios, (w, h) as float32
+        ratio = (inputs.new_tensor([height, width]) / inputs).flip(1).float().to(
+            dets['bboxes'].device)
         dets['bboxes'] = dets['bboxes'] / ratio.repeat(1, 2)[:, None]
         dets['centers'] = dets['centers'] / ratio[:, None]
         return dets
