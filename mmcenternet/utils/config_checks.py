@@ -130,6 +130,10 @@ def _head_counts(model: Mapping) -> List[Tuple[str, int]]:
             heatmap.get('out_channels'), int):
         counts.append((f'{path}.branches.heatmap.out_channels',
                        heatmap['out_channels']))
+    old = [f'{k}=' for k in ('encoder', 'decoder') if k in head]
+    if old:  # a config written before the codecs: say so before counting
+        raise ConfigError(f'{path}: {" and ".join(old)} replaced by codec= (one object per '
+                          'task, e.g. codec=dict(num_classes=...); docs/new_variant.md)')
     cfg = head.get('codec')
     where = f'{path}.codec.num_classes'
     if cfg is None:  # the head's default
