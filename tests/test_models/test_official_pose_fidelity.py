@@ -124,7 +124,8 @@ VARIANTS = ['plain', 'flip', 'no_hm_hp', 'no_offsets']
 def test_decode_equals_official(d, variant):
     """``multi_pose_decode`` in output pixels: boxes, scores, joints (snapped or not)."""
     maps, metas = _decode_inputs(d, variant)
-    dets = MultiPoseCodec(fx.NUM_CLASSES, fx.NUM_JOINTS, topk=fx.TOPK, stride=1).decode_maps(maps, metas)
+    dets = MultiPoseCodec(fx.NUM_CLASSES, fx.NUM_JOINTS, topk=fx.TOPK,
+                          stride=1).decode_maps(maps, metas)
     official = torch.from_numpy(FIXTURES[f'd{d}_{variant}_dets'])  # (K, 4 + 1 + 34 + 1)
     torch.testing.assert_close(dets['bboxes'][0], official[:, :4], rtol=0, atol=1e-5)
     torch.testing.assert_close(dets['scores'][0], official[:, 4], rtol=0, atol=0)
@@ -141,7 +142,8 @@ def test_fixture_has_snapped_and_kept_joints(d):
     snapped = snapped.reshape(fx.TOPK, fx.NUM_JOINTS, 2).any(-1)
     assert 100 < snapped.sum() < snapped.size - 100
     maps, metas = _decode_inputs(d, 'plain')
-    scores = MultiPoseCodec(fx.NUM_CLASSES, fx.NUM_JOINTS, topk=fx.TOPK, stride=1).decode_maps(maps, metas)[
+    scores = MultiPoseCodec(fx.NUM_CLASSES, fx.NUM_JOINTS, topk=fx.TOPK,
+                            stride=1).decode_maps(maps, metas)[
         'keypoint_scores'][0]
     np.testing.assert_array_equal((scores > 0).numpy(), snapped)
     assert float(scores[scores > 0].min()) > 0.1
