@@ -172,22 +172,13 @@ class CenterFaceCodec(CTDetCodec):
     # ------------------------------------------------------------------ decoding
     def decode_maps(self, maps: Dict[str, Tensor],
                     batch_img_metas: Optional[List[dict]] = None) -> Dict[str, Tensor]:
-        """:meth:`decode` of the face branches (``offset`` and ``landmarks`` optional)."""
-        return self.decode(maps['heatmap'], maps['scale'], maps.get('offset'),
-                           maps.get('landmarks'))
-
-    def decode(self, heatmap: Tensor, scale: Tensor, offset: Optional[Tensor] = None,
-               landmarks: Optional[Tensor] = None) -> Dict[str, Tensor]:
-        """Decodes a batch.
-
-        Args:
-            heatmap: ``(B, C, H, W)`` face scores in ``[0, 1]``.
-            scale: ``(B, 2, H, W)`` ``(log h, log w)`` in output pixels.
-            offset: ``(B, 2, H, W)`` ``(y, x)`` center offsets from the pixel center, or
-                None (centers at the pixel centers).
-            landmarks: ``(B, 2L, H, W)`` ``(y, x)`` per landmark relative to the box corner
-                and size, or None (no ``keypoints`` output).
-        """
+        """Decodes the face branches of a batch: ``heatmap (B, C, H, W)``, ``scale (B, 2, H,
+        W)`` (``(log h, log w)`` in output pixels) and the optional ``offset`` (``(y, x)``
+        from the pixel center; none: centers at the pixel centers) and ``landmarks (B, 2L, H,
+        W)`` (``(y, x)`` per landmark relative to the box corner and size; none: no
+        ``keypoints`` output)."""
+        heatmap, scale, offset = maps['heatmap'], maps['scale'], maps.get('offset')
+        landmarks = maps.get('landmarks')
         scores, labels, pixel, ys, xs = topk_peaks(local_peaks(heatmap, self.kernel),
                                                    self.topk)
         centers = torch.stack([xs, ys], dim=2).to(scale.dtype) + 0.5

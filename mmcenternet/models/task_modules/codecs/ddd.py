@@ -12,7 +12,7 @@ from mmcenternet.registry import TASK_UTILS
 from mmcenternet.utils.camera3d import affine_cam2img, boxes3d_from_center, project
 from ..gaussian import draw_gaussians, flatten_gt
 from ..peaks import gather_at
-from .base import AFFINE_KEY, boxes_tensor
+from .base import AFFINE_KEY, boxes_tensor, first_rows
 from .ctdet import CTDetCodec
 
 #: Value the official code writes at the center of an ignored object (not a positive).
@@ -51,12 +51,6 @@ def alpha_to_bins(alpha: Tensor) -> Tuple[Tensor, Tensor]:
     centers = a.new_tensor(BIN_CENTERS)
     residual = torch.where(bins, a[:, None] - centers, torch.zeros_like(centers))
     return bins.float(), residual.float()
-
-
-def _cat_attr(values: Sequence[Tensor], max_objs: int, device: torch.device) -> Tensor:
-    """Per-image attribute tensors -> one tensor, each image cut to ``max_objs`` (as
-    :func:`flatten_gt` cuts the boxes)."""
-    return torch.cat([v[:max_objs].to(device) for v in values])
 
 
 def bins_to_alpha(rot: Tensor) -> Tensor:
@@ -243,9 +237,9 @@ class DDDCodec(CTDetCodec):
         num_imgs = len(batch_bboxes)
         bboxes, labels, img_idx, slot = flatten_gt(batch_bboxes, batch_labels, self.max_objs)
         device = bboxes.device
-        boxes_3d = _cat_attr(batch_boxes_3d, self.max_objs, device).reshape(-1, 7)
-        alphas = _cat_attr(batch_alphas, self.max_objs, device).reshape(-1)
-        dontcare = _cat_attr(batch_dontcare, self.max_objs, device).reshape(-1).bool()
+        boxes_3d = first_rows(batch_boxes_3d, self.max_objs, (7, )).to(device)
+        alphas = first_rows(batch_alphas, self.max_objs, ()).to(device)
+        dontcare = first_rows(batch_dontcare, self.max_objs, ()).to(device).bool()
         order = torch.arange(len(labels), device=device)
 
         boxes = self.output_boxes(bboxes, height, width)

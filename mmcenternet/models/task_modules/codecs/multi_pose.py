@@ -260,26 +260,13 @@ class MultiPoseCodec(CTDetCodec):
     # ------------------------------------------------------------------ decoding
     def decode_maps(self, maps: Dict[str, Tensor],
                     batch_img_metas: Optional[List[dict]] = None) -> Dict[str, Tensor]:
-        """:meth:`decode` of the pose branches (``offset``, ``kp_heatmap``, ``kp_offset``
-        optional, as the official ``--not_reg_offset`` / ``--not_hm_hp`` /
-        ``--not_reg_hp_offset``)."""
-        return self.decode(maps['heatmap'], maps['wh'], maps['kps'], maps.get('offset'),
-                           maps.get('kp_heatmap'), maps.get('kp_offset'))
-
-    def decode(self, heatmap: Tensor, wh: Tensor, kps: Tensor, offset: Optional[Tensor] = None,
-               kp_heatmap: Optional[Tensor] = None,
-               kp_offset: Optional[Tensor] = None) -> Dict[str, Tensor]:
-        """Decodes a batch.
-
-        Args:
-            heatmap: ``(B, C, H, W)`` center scores in ``[0, 1]``.
-            wh: ``(B, 2, H, W)`` box sizes (output pixels).
-            kps: ``(B, 2J, H, W)`` joint offsets from the center, ``(x, y)`` per joint.
-            offset: ``(B, 2, H, W)`` center offsets, or None.
-            kp_heatmap: ``(B, J, H, W)`` joint scores in ``[0, 1]``, or None (no snapping).
-            kp_offset: ``(B, 2, H, W)`` joint offsets, or None (joint peaks at +0.5).
-        """
-        dets = super().decode(heatmap, wh, offset)
+        """Decodes the pose branches of a batch: ``heatmap (B, C, H, W)``, ``wh``, ``kps
+        (B, 2J, H, W)`` (joint offsets from the center, ``(x, y)`` per joint) and the optional
+        ``offset``, ``kp_heatmap (B, J, H, W)`` (none: no snapping) and ``kp_offset`` (none:
+        joint peaks at +0.5), as the official ``--not_reg_offset`` / ``--not_hm_hp`` /
+        ``--not_reg_hp_offset``."""
+        heatmap, kps, kp_heatmap = maps['heatmap'], maps['kps'], maps.get('kp_heatmap')
+        dets = self.decode(heatmap, maps['wh'], maps.get('offset'))
         num_imgs, num_dets = dets['pixel'].shape
         width = heatmap.shape[-1]
         ys = torch.div(dets['pixel'], width, rounding_mode='floor')
@@ -289,7 +276,7 @@ class MultiPoseCodec(CTDetCodec):
         scores = joints.new_zeros(joints.shape[:3])
         if kp_heatmap is not None:
             joints, scores = self.snap(joints, dets['bboxes'] / self.stride, kp_heatmap,
-                                       kp_offset)
+                                       maps.get('kp_offset'))
         dets['keypoints'] = joints * self.stride
         dets['keypoint_scores'] = scores
         return dets
