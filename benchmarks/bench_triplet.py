@@ -1,6 +1,6 @@
 """Keypoint Triplets training-side costs: ours vs mmdet's CornerNet pieces doing the same job.
 
-* targets: ``TripletEncoder.encode`` (corners and centers, batched, no loop over objects)
+* targets: ``TripletCodec.encode`` (corners and centers, batched, no loop over objects)
   vs mmdet's ``CornerHead.get_targets(with_corner_emb=True)`` (corners only, loops over
   images and objects in Python), for ``--batch-size`` images of ``--num-objects`` boxes on
   a 128 x 128 map (511 input);
@@ -25,7 +25,7 @@ if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
 from mmcenternet.models.losses import PullPushLoss  # noqa: E402
-from mmcenternet.models.task_modules.assigners import TripletEncoder  # noqa: E402
+from mmcenternet.models.task_modules import TripletCodec  # noqa: E402
 from mmcenternet.utils.benchmark import time_cases  # noqa: E402
 
 INPUT, FEAT, CLASSES = 511, 128, 80
@@ -53,18 +53,18 @@ def main() -> None:
     boxes, labels = random_gt(args.batch_size, args.num_objects)
     gts = [InstanceData(bboxes=b, labels=lb) for b, lb in zip(boxes, labels)]
     metas = [dict(batch_input_shape=(INPUT, INPUT), img_shape=(INPUT, INPUT))] * len(gts)
-    encoder = TripletEncoder(num_classes=CLASSES)
+    codec = TripletCodec(num_classes=CLASSES)
     corner_head = CornerHead(num_classes=CLASSES, in_channels=8, num_feat_levels=1)
     feat_shape = (args.batch_size, CLASSES, FEAT, FEAT)
     timings = time_cases({
         'targets ours (corners + centers)':
-        lambda: encoder.encode(gts, (FEAT, FEAT), metas),
+        lambda: codec.encode(gts, (FEAT, FEAT), metas),
         'targets mmdet CornerHead (corners)':
         lambda: corner_head.get_targets(boxes, labels, feat_shape, (INPUT, INPUT, 3),
                                         with_corner_emb=True),
     }, repeat=args.repeat)
 
-    targets = encoder.encode(gts, (FEAT, FEAT), metas)
+    targets = codec.encode(gts, (FEAT, FEAT), metas)
     mask = targets['mask']
     tl_map = torch.randn(args.batch_size, 1, FEAT, FEAT, requires_grad=True)
     br_map = torch.randn(args.batch_size, 1, FEAT, FEAT, requires_grad=True)

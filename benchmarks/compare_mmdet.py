@@ -7,7 +7,7 @@ checks that both give the same detections, then times both side by side (alterna
 medians) and prints ours/mmdet ratios for:
 
 * target generation (``--batch-size`` images x ``--num-objects`` objects): mmdet's
-  ``CenterNetHead.get_targets`` vs our ``CTDetEncoder.encode``;
+  ``CenterNetHead.get_targets`` vs our ``CTDetCodec.encode``;
 * one training iteration (``train_step``: preprocessing, forward, loss, backward, SGD step)
   at ``--batch-size``;
 * network forward, decode, and end-to-end predict (image file -> boxes) at batch 1, ours
@@ -324,7 +324,7 @@ def run_timings(args, ours: nn.Module, ours_fast: nn.Module, theirs: nn.Module,
     bboxes = [g.bboxes for g in gts]
     labels = [g.labels for g in gts]
     t = time_cases({
-        'ours': lambda: ours.bbox_head.encoder.encode(gts, feat),
+        'ours': lambda: ours.bbox_head.codec.encode(gts, feat),
         'mmdet': lambda: theirs.bbox_head.get_targets(bboxes, labels,
                                                       (batch, NUM_CLASSES) + feat, (size, size))
     }, warmup=args.warmup, repeat=max(args.repeat, 10))

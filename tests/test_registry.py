@@ -28,10 +28,9 @@ def quickstart_model():
 
 def head_cfg():
     return dict(type='CenterNetHead', in_channels=8, feat_channels=8,
-                branches=dict(heatmap=dict(out_channels=2, loss=dict(type='CenterNetFocalLoss')),
-                              wh=dict(out_channels=2), offset=dict(out_channels=2)),
-                encoder=dict(type='CTDetEncoder', num_classes=2),
-                decoder=dict(type='CTDetDecoder'))
+                codec=dict(type='CTDetCodec', num_classes=2),
+                branches=dict(heatmap=dict(loss=dict(type='CenterNetFocalLoss')), wh=dict(),
+                              offset=dict()))
 
 
 BUILD_CASES = {
@@ -47,8 +46,7 @@ BUILD_CASES = {
     ('MODELS', 'DLANeck'): lambda tmp: dict(type='DLANeck', use_dcn=False),
     ('MODELS', 'DCNv2Fast'): lambda tmp: dict(type='DCNv2Fast', in_channels=4, out_channels=4,
                                               kernel_size=3, padding=1),
-    ('TASK_UTILS', 'CTDetEncoder'): lambda tmp: dict(type='CTDetEncoder', num_classes=3),
-    ('TASK_UTILS', 'CTDetDecoder'): lambda tmp: dict(type='CTDetDecoder', topk=10),
+    ('TASK_UTILS', 'CTDetCodec'): lambda tmp: dict(type='CTDetCodec', num_classes=3, topk=10),
     ('TRANSFORMS', 'CenterAffine'): lambda tmp: dict(type='CenterAffine', keep_res=True),
     ('TRANSFORMS', 'CenterNetColorAug'): lambda tmp: dict(type='CenterNetColorAug'),
     ('TRANSFORMS', 'PackCenterNetInputs'): lambda tmp: dict(type='PackCenterNetInputs'),

@@ -5,11 +5,9 @@ _base_ = [
     '../_base_/models/centernet_r18-dcnv2.py', '../_base_/datasets/voc0712.py',
     '../_base_/schedules/schedule_70e.py', '../_base_/default_runtime.py'
 ]
-num_classes = 20
 model = dict(
     data_preprocessor={{_base_.voc_data_preprocessor}},
-    bbox_head=dict(branches=dict(heatmap=dict(out_channels=num_classes)),
-                   encoder=dict(num_classes=num_classes, max_objs={{_base_.voc_max_objs}})))
+    bbox_head=dict(codec=dict(num_classes=20, max_objs={{_base_.voc_max_objs}})))
 train_dataloader = dict(batch_size=32)
 optim_wrapper = dict(optimizer=dict(type='Adam', lr=1.25e-4))
 auto_scale_lr = dict(base_batch_size=32)

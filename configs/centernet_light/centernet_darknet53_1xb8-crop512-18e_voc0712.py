@@ -12,15 +12,13 @@ _base_ = [
     '../_base_/models/centernet_light_fpn.py', '../_base_/datasets/voc0712.py',
     '../_base_/schedules/schedule_70e.py', '../_base_/default_runtime.py'
 ]
-num_classes = 20
 model = dict(
     # mmdet's DarkNet-53 ImageNet weights take RGB in 0-1 (its YOLOv3: mean 0, std 255)
     data_preprocessor=dict(mean=[0, 0, 0], std=[255., 255., 255.]),
     backbone=dict(_delete_=True, type='mmdet.Darknet', depth=53, out_indices=(2, 3, 4, 5),
                   norm_eval=False, init_cfg=None),
     neck=dict(in_channels=[128, 256, 512, 1024]),
-    bbox_head=dict(branches=dict(heatmap=dict(out_channels=num_classes)),
-                   encoder=dict(num_classes=num_classes, max_objs={{_base_.voc_max_objs}})),
+    bbox_head=dict(codec=dict(num_classes=20, max_objs={{_base_.voc_max_objs}})),
     init_cfg=dict(checkpoint='https://download.openmmlab.com/pretrain/third_party/'
                   'darknet53-a628ea1b.pth', mapping=None))
 train_dataloader = dict(batch_size=8)

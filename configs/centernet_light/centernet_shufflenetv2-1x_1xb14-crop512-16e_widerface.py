@@ -9,7 +9,7 @@ _base_ = [
     '../_base_/models/centernet_light_fpn.py', '../_base_/datasets/wider_face.py',
     '../_base_/schedules/schedule_140e.py', '../_base_/default_runtime.py'
 ]
-model = dict(bbox_head=dict(encoder=dict(max_objs=512), decoder=dict(topk=1000)),
+model = dict(bbox_head=dict(codec=dict(max_objs=512, topk=1000)),
              test_cfg=dict(score_thr=0.01))
 # boxes only: the official box files (invalid faces ignored), no landmark pipeline
 train_pipeline = [

@@ -22,8 +22,7 @@ classes = (
 )
 metainfo = dict(classes=classes, keypoint_classes=('person', ))
 model = dict(bbox_head=dict(
-    branches=dict(heatmap=dict(out_channels=len(classes))),
-    encoder=dict(num_classes=len(classes), max_objs=128, keypoint_labels=[0])))
+    codec=dict(num_classes=len(classes), max_objs=128, keypoint_labels=[0])))
 data_root = 'data/coco/'
 train_dataloader = dict(dataset=dict(
     metainfo=metainfo, ann_file='annotations/instances_train2017.json',

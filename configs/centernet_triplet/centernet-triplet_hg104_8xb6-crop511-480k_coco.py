@@ -12,7 +12,7 @@ meta_keys = {{_base_.meta_keys}}
 # at least 128 px (less for small images) inside the image, resized to 511, flipped with
 # probability 0.5, colour jitter + PCA lighting. Differences (see README.md): one affine warp
 # instead of crop + cv2.resize, and the official CenterNet flip convention x -> w - 1 - x of
-# the original image. Boxes are clipped to the crop and empty ones dropped by the encoder,
+# the original image. Boxes are clipped to the crop and empty ones dropped by the codec,
 # as Duan's _clip_detections.
 train_pipeline = [
     dict(type='LoadImageFromFile'),

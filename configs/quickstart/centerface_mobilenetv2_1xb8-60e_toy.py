@@ -9,7 +9,7 @@ _base_ = [
 ]
 model = dict(
     init_cfg=None,  # from scratch and offline
-    bbox_head=dict(encoder=dict(max_objs=32), decoder=dict(topk=100)),
+    bbox_head=dict(codec=dict(max_objs=32, topk=100)),
     test_cfg=dict(score_thr=0))
 train_pipeline = [
     dict(type='LoadImageFromFile'),

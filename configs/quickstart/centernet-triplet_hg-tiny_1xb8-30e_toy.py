@@ -8,7 +8,6 @@
 # instead of 480k iterations. Targets, losses and decoding are the paper's (the head's
 # defaults are Duan's settings).
 _base_ = ['./centernet_r18w16_1xb8-70e_toy.py']
-num_classes = 4
 model = dict(
     _delete_=True,
     type='CenterNet',
@@ -17,8 +16,8 @@ model = dict(
                   stage_channels=(32, 32, 48, 64), stage_blocks=(1, 1, 1, 2),
                   feat_channel=32),
     neck=None,
-    bbox_head=dict(type='TripletHead', num_classes=num_classes, in_channels=32,
-                   feat_channels=32, pool_channels=16, num_stacks=1))
+    bbox_head=dict(type='TripletHead', codec=dict(type='TripletCodec', num_classes=4),
+                   in_channels=32, feat_channels=32, pool_channels=16, num_stacks=1))
 
 # --tta: Duan's test order (both views' corner pairs pooled, then the central regions)
 tta_model = dict(_delete_=True, type='TripletTTAModel', flip=True)

@@ -14,7 +14,6 @@ _base_ = [
     '../_base_/models/centernet_dla34-dcnv2_ddd.py', '../_base_/datasets/toy_kitti_mono3d.py',
     '../_base_/schedules/schedule_70e.py', '../_base_/default_runtime.py'
 ]
-num_classes = 2
 input_size = (544, 160)
 model = dict(
     init_cfg=None,  # from scratch and offline, like the detection quickstart
@@ -25,13 +24,11 @@ model = dict(
     neck=dict(_delete_=True, type='CenterNetDeconvNeck', in_channels=64, num_filters=(32, 32),
               num_kernels=(4, 4), use_conv=True, conv_cfg=None, deconv_init='bilinear'),
     bbox_head=dict(in_channels=32, feat_channels=32,
-                   branches=dict(heatmap=dict(out_channels=num_classes),
-                                 depth=dict(loss=dict(loss_weight=3.0)),
+                   codec=dict(num_classes=2, center_mode='projected'),
+                   branches=dict(depth=dict(loss=dict(loss_weight=3.0)),
                                  rot=dict(loss=dict(loss_weight=4.0)),
-                                 center3d_offset=dict(out_channels=2, loss=dict(
-                                     type='RegL1Loss', loss_weight=1.0))),
-                   encoder=dict(num_classes=num_classes, center_mode='projected'),
-                   decoder=dict(center_mode='projected')),
+                                 center3d_offset=dict(loss=dict(type='RegL1Loss',
+                                                                loss_weight=1.0)))),
     test_cfg=dict(score_thr=0.1))
 find_unused_parameters = False
 

@@ -12,7 +12,6 @@ _base_ = [
     '../_base_/models/centernet_r18-dcnv2.py', '../_base_/datasets/toy_detection.py',
     '../_base_/schedules/schedule_140e.py', '../_base_/default_runtime.py'
 ]
-num_classes = 4
 model = dict(
     init_cfg=None,  # from scratch and offline (the base's ImageNet ResNet-18 does not fit)
     backbone=dict(base_channels=16, num_stages=3, strides=(1, 2, 2), dilations=(1, 1, 1),
@@ -21,8 +20,7 @@ model = dict(
     bbox_head=dict(
         in_channels=32,
         feat_channels=32,
-        branches=dict(heatmap=dict(out_channels=num_classes)),
-        encoder=dict(num_classes=num_classes)))
+        codec=dict(num_classes=4)))
 
 train_pipeline = [
     dict(type='LoadImageFromFile'),

@@ -8,9 +8,7 @@ _base_ = ['./centernet_r18w16_1xb8-90e_toy-pose.py']
 data_root = 'data/toy_pose_shapes/'
 classes = ('person', 'circle', 'square', 'triangle', 'cross')
 metainfo = dict(classes=classes, keypoint_classes=('person', ))
-model = dict(bbox_head=dict(
-    branches=dict(heatmap=dict(out_channels=len(classes))),
-    encoder=dict(num_classes=len(classes), keypoint_labels=[0])))
+model = dict(bbox_head=dict(codec=dict(num_classes=len(classes), keypoint_labels=[0])))
 train_dataloader = dict(dataset=dict(data_root=data_root, metainfo=metainfo))
 val_dataloader = dict(dataset=dict(data_root=data_root, metainfo=metainfo))
 test_dataloader = val_dataloader

@@ -12,16 +12,16 @@ bboxes     (B, K, 4) f32   x1, y1, x2, y2 in network-input pixels
 scores     (B, K) f32      peak scores (sigmoid heatmap), descending
 labels     (B, K) int64    class indices, 0-based
 <extra>    (B, K, ...)     every other ``instance_keys``, ``point_keys`` and
-                           ``finalize_keys`` output of the decoder's ``decode_maps``
+                           ``finalize_keys`` output of the codec's ``decode_maps``
                            (keypoints, keypoint_scores, 3D attributes, landmarks, ...)
 =========  ==============  ==========================================================
 
-``K`` is the decoder's ``topk``. The decode is the decoder's own ``decode_maps`` traced
+``K`` is the codec's ``topk``. The decode is the codec's own ``decode_maps`` traced
 into the graph (3x3 max-pool peaks, one top-K over classes and positions, gathers and box
 assembly), so a task gets its extra outputs by giving them in ``decode_maps`` and naming
 them in ``instance_keys`` (or ``point_keys`` / ``finalize_keys`` when only ``to_original``
 needs them): nothing here knows the task. Mapping back to the original image
-(the inverse ``affine_matrix`` of each image, for ``point_keys``) and the decoder's
+(the inverse ``affine_matrix`` of each image, for ``point_keys``) and the codec's
 ``finalize`` stay outside the graph, where the image's meta information is; the ONNX
 Runtime detector (:mod:`mmcenternet.deploy.ort_detector`) runs the same code as the PyTorch
 head for that. With ``decode=False`` the outputs are instead the activated branch maps of
@@ -34,7 +34,7 @@ runs on CPU for models whose IR version is at most 13; the IR version is set exp
 Differences from a plain ``torch.onnx.export`` call: the exporter is the TorchScript one
 (``dynamo=False``; the dynamo exporter needs ``onnxscript``, which this stack does not
 ship), and the model's meta information (classes, preprocessing constants, output names,
-decoder settings) is stored in the file's ``metadata_props`` under :data:`META_KEY` so that
+codec settings) is stored in the file's ``metadata_props`` under :data:`META_KEY` so that
 a model can be checked against a config before it is run.
 """
 import copy
@@ -57,7 +57,7 @@ class CenterNetONNX(nn.Module):
 
     Args:
         detector: A CenterNet detector (``extract_feat`` + a ``CenterNetHead``-like
-            ``bbox_head`` with ``activate`` and ``decoder``).
+            ``bbox_head`` with ``activate`` and ``codec``).
         decode: Put the decode in the graph (outputs :attr:`output_names`, detections)
             or stop at the activated branch maps of the last stack.
     """
@@ -81,8 +81,8 @@ class CenterNetONNX(nn.Module):
         maps = self.maps(x)
         if not self.decode:
             return maps
-        dets = self.head.decoder.decode_maps(maps, None)
-        return {key: dets[key] for key in output_keys(self.head.decoder, dets)}
+        dets = self.head.codec.decode_maps(maps, None)
+        return {key: dets[key] for key in output_keys(self.head.codec, dets)}
 
     def forward(self, x: Tensor) -> Tuple[Tensor, ...]:
         outs = self.outputs(x)
@@ -90,20 +90,19 @@ class CenterNetONNX(nn.Module):
         return tuple(outs.values())
 
 
-def export_keys(decoder) -> List[str]:
-    """What a decoder's outputs in the graph may be: ``bboxes / scores / labels``, then its
+def export_keys(codec) -> List[str]:
+    """What a codec's outputs in the graph may be: ``bboxes / scores / labels``, then its
     ``instance_keys``, ``point_keys`` and ``finalize_keys`` (what ``to_original`` reads)."""
     keys: List[str] = []
-    for key in (*DET_KEYS, *decoder.instance_keys, *decoder.point_keys,
-                *getattr(decoder, 'finalize_keys', ())):
+    for key in (*DET_KEYS, *codec.instance_keys, *codec.point_keys, *codec.finalize_keys):
         if key not in keys:
             keys.append(key)
     return keys
 
 
-def output_keys(decoder, dets: Dict[str, Tensor]) -> List[str]:
+def output_keys(codec, dets: Dict[str, Tensor]) -> List[str]:
     """The keys of :func:`export_keys` that ``decode_maps`` gives (without image metas)."""
-    return [k for k in export_keys(decoder) if k in dets]
+    return [k for k in export_keys(codec) if k in dets]
 
 
 #: Modules with no standard ONNX form (type name -> why); :func:`check_exportable`.
@@ -115,7 +114,7 @@ UNEXPORTABLE_MODULES = {
 
 def check_exportable(model: nn.Module, cfg=None) -> None:
     """Raises :class:`ExportError` when the model cannot go to a standard ONNX graph: its
-    head is not a :class:`CenterNetHead` (no ``activate`` / ``decoder.decode_maps`` to
+    head is not a :class:`CenterNetHead` (no ``activate`` / ``codec.decode_maps`` to
     trace, post-processing of its own), or it has a module of
     :data:`UNEXPORTABLE_MODULES`."""
     from mmcenternet.models.dense_heads.centernet_head import CenterNetHead
@@ -124,7 +123,7 @@ def check_exportable(model: nn.Module, cfg=None) -> None:
     reasons = []
     if not isinstance(head, CenterNetHead):
         reasons.append(f'its head {type(head).__name__} is not a CenterNetHead (the export '
-                       'traces CenterNetHead.activate and the decoder\'s decode_maps)')
+                       'traces CenterNetHead.activate and the codec\'s decode_maps)')
     found = sorted({type(m).__name__ for m in model.modules()} & set(UNEXPORTABLE_MODULES))
     reasons += [f'it uses {UNEXPORTABLE_MODULES[t]}' for t in found]
     if reasons:
@@ -179,7 +178,7 @@ def export_meta(wrapper: CenterNetONNX, cfg, input_shape: Sequence[int], dynamic
                 opset: int) -> dict:
     """What :func:`export_onnx` stores in the file (``metadata_props[META_KEY]``, JSON)."""
     head = wrapper.head
-    decoder = head.decoder
+    codec = head.codec
     meta = dict(
         format_version=1,
         num_classes=int(head.num_classes),
@@ -188,12 +187,12 @@ def export_meta(wrapper: CenterNetONNX, cfg, input_shape: Sequence[int], dynamic
         input_name=INPUT_NAME,
         output_names=list(wrapper.output_names),
         branches=list(head.branch_cfgs) if hasattr(head, 'branch_cfgs') else [],
-        instance_keys=list(decoder.instance_keys),
-        point_keys=list(decoder.point_keys),
-        finalize_keys=list(getattr(decoder, 'finalize_keys', ())),
-        decoder=type(decoder).__name__,
-        topk=getattr(decoder, 'topk', None),
-        stride=getattr(decoder, 'stride', None),
+        instance_keys=list(codec.instance_keys),
+        point_keys=list(codec.point_keys),
+        finalize_keys=list(codec.finalize_keys),
+        codec=type(codec).__name__,
+        topk=getattr(codec, 'topk', None),
+        stride=codec.stride,
         export_input_shape=[int(v) for v in input_shape],
         dynamic=bool(dynamic),
         opset=int(opset),

@@ -9,7 +9,7 @@ rest is the PyTorch model's own code, not a copy of it:
 * pre-processing: the config's test pipeline (``CenterAffine``) and its data preprocessor
   (mean / std / channel order / padding, built from ``data_preprocessor``);
 * post-processing: the config's ``CenterNetHead`` (``results_from_dets``: back-mapping of
-  ``point_keys`` through the inverse ``affine_matrix``, the decoder's ``finalize``, the
+  ``point_keys`` through the inverse ``affine_matrix``, the codec's ``finalize``, the
   optional score threshold / NMS); for ``--no-decode`` exports, the head's own decode.
 
 The model file is checked against the config before anything runs (:func:`load_session`,
@@ -130,20 +130,22 @@ def check_model_fits(session, head, onnx_file: str) -> Tuple[bool, List[str], Op
     elif found != expected:
         raise ONNXModelError(
             f'{onnx_file}: {source} {found} classes, the config has {expected} '
-            '(model.bbox_head.branches.heatmap.out_channels): use the config the model was '
+            '(model.bbox_head.codec.num_classes): use the config the model was '
             'exported from, or export it again with this config')
-    decoder = type(head.decoder).__name__
-    if meta is not None and meta.get('decoder') not in (None, decoder):
+    codec = type(head.codec).__name__
+    # files exported before the codecs name the task's decoder (e.g. CTDetDecoder)
+    exported = (meta or {}).get('codec') or (meta or {}).get('decoder', '').replace(
+        'Decoder', 'Codec')
+    if exported not in ('', codec):
         raise ONNXModelError(
-            f'{onnx_file} was exported with the decoder {meta["decoder"]}, the config uses '
-            f'{decoder} (model.bbox_head.decoder.type): use the config the model was '
-            'exported from')
-    missing = [k for k in getattr(head.decoder, 'finalize_keys', ()) if k not in names]
+            f'{onnx_file} was exported with the codec {exported}, the config uses {codec} '
+            '(model.bbox_head.codec.type): use the config the model was exported from')
+    missing = [k for k in head.codec.finalize_keys if k not in names]
     if decoded and missing:
         raise ONNXModelError(
-            f'{onnx_file} lacks the outputs {missing} that {decoder}.finalize reads (exported '
+            f'{onnx_file} lacks the outputs {missing} that {codec}.finalize reads (exported '
             f'by an older pytorch2onnx.py?): {EXPORT_HINT}')
-    fetch = [n for n in names if n in export_keys(head.decoder)] if decoded else branches
+    fetch = [n for n in names if n in export_keys(head.codec)] if decoded else branches
     return decoded, fetch, meta
 
 
@@ -159,7 +161,7 @@ class ONNXRuntimeDetector(BaseDetector):
 
     Args:
         onnx_file: The ``.onnx`` model.
-        bbox_head: The config's ``model.bbox_head`` (its decoder and post-processing are
+        bbox_head: The config's ``model.bbox_head`` (its codec and post-processing are
             used; its convolutions are not run).
         data_preprocessor: The config's ``model.data_preprocessor``.
         test_cfg: The config's ``model.test_cfg`` (score threshold / NMS, as the head).

@@ -72,16 +72,16 @@ def compare_with_pytorch(model: nn.Module, session, inputs: Sequence[Tensor],
 
 def compare_graph_decode(model: nn.Module, maps_session, dets_session,
                          inputs: Sequence[Tensor]) -> List[Dict[str, float]]:
-    """The decode in the graph alone: the PyTorch decoder applied to a ``--no-decode``
+    """The decode in the graph alone: the PyTorch codec's decode applied to a ``--no-decode``
     model's maps against the detections of the model with the decode, on the same inputs.
     Per image, as :func:`compare_with_pytorch`; separates what the decode's export does from
     what float rounding of the maps does at ties (plateaus of equal neighbours)."""
     report = []
-    decoder = model.bbox_head.decoder
+    codec = model.bbox_head.codec
     for x in inputs:
         got = ort_outputs(dets_session, x)
         with torch.no_grad():
-            ref = decoder.decode_maps(ort_outputs(maps_session, x), None)
+            ref = codec.decode_maps(ort_outputs(maps_session, x), None)
         for i in range(x.shape[0]):
             mine = peaks_only({n: v[i] for n, v in got.items()})
             theirs = peaks_only({n: ref[n][i] for n in got})

@@ -34,7 +34,7 @@ among others, catch mistakes that would surface late and far from their cause:
   ``CheckpointHook(**kwargs)`` and fails at the first save, after a whole epoch;
   :func:`check_config_types` checks every ``type=`` dict against its class's signature;
 - a class count that differs between the heatmap branch, the head's codec (or target
-  encoder / decoder) and the dataset fails deep in a tensor op or an index error;
+  codec) and the dataset fails deep in a tensor op or an index error;
   :func:`check_class_counts` names all of them at once.
 """
 from __future__ import annotations
@@ -386,28 +386,28 @@ def _head_counts(model: Mapping) -> List[Tuple[str, int]]:
             heatmap.get('out_channels'), int):
         counts.append((f'{path}.branches.heatmap.out_channels',
                        heatmap['out_channels']))
-    # one codec (``codec=dict(num_classes=...)``), or the target encoder / decoder pair
-    for part in ('codec', ) if 'codec' in head else ('encoder', 'decoder'):
-        cfg = head.get(part)
-        where = f'{path}.{part}.num_classes'
-        if cfg is None:  # the head's default
-            cfg = _signature_default(head.get('type'), part)
-            where += ' (default)'
-        if isinstance(cfg, Mapping) and isinstance(cfg.get('num_classes'),
-                                                   int):
-            counts.append((where, cfg['num_classes']))
+    old = [f'{k}=' for k in ('encoder', 'decoder') if k in head]
+    if old:  # a config written before the codecs: say so before counting
+        raise ConfigError(f'{path}: {" and ".join(old)} replaced by codec= (one object per '
+                          'task, e.g. codec=dict(num_classes=...); docs/new_variant.md)')
+    cfg = head.get('codec')
+    where = f'{path}.codec.num_classes'
+    if cfg is None:  # the head's default
+        cfg = _signature_default(head.get('type'), 'codec')
+        where += ' (default)'
+    if isinstance(cfg, Mapping) and isinstance(cfg.get('num_classes'), int):
+        counts.append((where, cfg['num_classes']))
     return counts
 
 
 def check_class_counts(cfg: Any) -> None:
-    """Check that the head, its codec (or encoder / decoder) and the datasets agree on
-    the number of classes.
+    """Check that the head, its codec and the datasets agree on the number of classes.
 
     Args:
         cfg: An ``mmengine.Config``.
 
     Raises:
-        ConfigError: Naming every count (heatmap ``out_channels``, codec / encoder
+        ConfigError: Naming every count (heatmap ``out_channels``, codec
             ``num_classes``, each dataloader's classes) when they differ.
     """
     counts: List[Tuple[str, int, str]] = [
@@ -429,7 +429,7 @@ def check_class_counts(cfg: Any) -> None:
                        for where, n, detail in counts)
     raise ConfigError(
         f'config {_source(cfg)}: the class counts disagree: {listed}. The '
-        'heatmap channels, the codec\'s (encoder\'s) num_classes and the number of '
+        'heatmap channels, the codec\'s num_classes and the number of '
         'dataset classes must be equal (see "Train on your own COCO-format '
         'data" in README.md).')
 

@@ -6,8 +6,8 @@ Two sources, one drawing:
   captured with :func:`capture_head_outputs` while the model predicts, reduced to the class
   maximum and warped back onto the original image with the inverse of the test-time
   ``affine_matrix`` (:func:`attach_pred_heatmaps`);
-* training targets: the encoder's gaussian ``heatmap`` targets of the ground-truth boxes
-  (``bbox_head.encoder.encode``), drawn over the network input that ``browse_dataset.py``
+* training targets: the codec's gaussian ``heatmap`` targets of the ground-truth boxes
+  (``bbox_head.codec.encode``), drawn over the network input that ``browse_dataset.py``
   shows (:func:`gt_heatmap`).
 
 The data sample carries the result as ``pred_heatmap`` / ``gt_heatmap`` (a float32
@@ -166,21 +166,21 @@ def attach_pred_heatmaps(samples: Sequence, heatmaps: Tensor) -> None:
 
 
 # ------------------------------------------------------------------ training targets
-def gt_heatmap(encoder, gt_instances, input_hw: Tuple[int, int],
+def gt_heatmap(codec, gt_instances, input_hw: Tuple[int, int],
                stride: Optional[int] = None) -> np.ndarray:
-    """The encoder's gaussian center targets of one image, on its network input.
+    """The codec's gaussian center targets of one image, on its network input.
 
     Args:
-        encoder: The head's target encoder (``bbox_head.encoder``).
+        codec: The head's codec (``bbox_head.codec``).
         gt_instances: The sample's ``gt_instances`` after the pipeline (input pixels).
         input_hw: ``(H, W)`` of the network input.
-        stride: Output stride (default: the encoder's ``stride``, else 4).
+        stride: Output stride (default: the codec's ``stride``, else 4).
 
     Returns:
         The class-max target heatmap, float32 ``(H, W)`` in ``[0, 1]``.
     """
-    stride = int(stride or getattr(encoder, 'stride', 4))
+    stride = int(stride or getattr(codec, 'stride', 4))
     feat_hw = (int(input_hw[0]) // stride, int(input_hw[1]) // stride)
-    targets = encoder.encode([gt_instances], feat_hw)
+    targets = codec.encode([gt_instances], feat_hw)
     heat = class_max(targets['heatmap'].float())[0].cpu().numpy()
     return warp_heatmap(heat, input_to_cells(stride), input_hw)

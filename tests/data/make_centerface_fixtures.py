@@ -2,7 +2,7 @@
 post-processing (github.com/Star-Clouds/CenterFace, ``prj-python/centerface.py``,
 ``CenterFace.decode``: threshold, ``exp(scale) * 4`` boxes around ``pixel + offset + 0.5``,
 landmarks relative to the box corner, NMS at IoU 0.3), for
-tests/test_models/test_task_modules/test_centerface_codec.py.
+tests/test_models/test_task_modules/test_codecs/test_centerface.py.
 
 It imports the release's class from a checkout (nothing of it is kept in this repo):
 

@@ -17,9 +17,8 @@ def kitti_dataset(tmp):
 
 CASES = {
     ('MODELS', 'BinRotLoss'): lambda tmp: dict(type='BinRotLoss', loss_weight=1.0),
-    ('TASK_UTILS', 'DDDEncoder'): lambda tmp: dict(type='DDDEncoder', num_classes=3),
-    ('TASK_UTILS', 'DDDDecoder'): lambda tmp: dict(type='DDDDecoder', topk=10,
-                                                   box_mode='corrected'),
+    ('TASK_UTILS', 'DDDCodec'): lambda tmp: dict(type='DDDCodec', num_classes=3, topk=10,
+                                                 center_mode='projected', box_mode='corrected'),
     ('TRANSFORMS', 'LoadMono3DAnnotations'): lambda tmp: dict(type='LoadMono3DAnnotations'),
     ('DATASETS', 'KittiMono3DDataset'): kitti_dataset,
     ('METRICS', 'KittiMetric'): lambda tmp: dict(type='KittiMetric', metric=['bbox', '3d']),

@@ -14,8 +14,7 @@ def wider_face_dataset(tmp):
 
 
 CASES = {
-    ('TASK_UTILS', 'CenterFaceEncoder'): lambda tmp: dict(type='CenterFaceEncoder'),
-    ('TASK_UTILS', 'CenterFaceDecoder'): lambda tmp: dict(type='CenterFaceDecoder', topk=50),
+    ('TASK_UTILS', 'CenterFaceCodec'): lambda tmp: dict(type='CenterFaceCodec', topk=50),
     ('MODELS', 'RegSmoothL1Loss'): lambda tmp: dict(type='RegSmoothL1Loss', loss_weight=0.1),
     ('MODELS', 'CenterNetFPNNeck'): lambda tmp: dict(type='CenterNetFPNNeck',
                                                      in_channels=[24, 32, 96, 320]),

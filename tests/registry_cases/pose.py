@@ -21,9 +21,8 @@ def pose_dataset(tmp):
 
 
 CASES = {
-    ('TASK_UTILS', 'MultiPoseEncoder'): lambda tmp: dict(type='MultiPoseEncoder',
-                                                         num_keypoints=17),
-    ('TASK_UTILS', 'MultiPoseDecoder'): lambda tmp: dict(type='MultiPoseDecoder', topk=20),
+    ('TASK_UTILS', 'MultiPoseCodec'): lambda tmp: dict(type='MultiPoseCodec', num_keypoints=17,
+                                                       topk=20),
     ('DATASETS', 'CocoPoseDataset'): pose_dataset,
     ('TRANSFORMS', 'LoadPoseAnnotations'): lambda tmp: dict(type='LoadPoseAnnotations'),
     ('METRICS', 'CocoKeypointMetric'): lambda tmp: dict(

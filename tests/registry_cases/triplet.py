@@ -2,8 +2,8 @@
 
 
 def _head():
-    return dict(type='TripletHead', num_classes=3, in_channels=8, feat_channels=8,
-                pool_channels=4, num_stacks=1)
+    return dict(type='TripletHead', codec=dict(type='TripletCodec', num_classes=3),
+                in_channels=8, feat_channels=8, pool_channels=4, num_stacks=1)
 
 
 CASES = {
@@ -23,6 +23,6 @@ CASES = {
                 type='StackedHourglassNet', downsample_times=2, num_stacks=1,
                 stage_channels=(16, 16, 24), stage_blocks=(1, 1, 1), feat_channel=16),
             bbox_head=dict(_head(), in_channels=16))),
-    ('TASK_UTILS', 'TripletEncoder'): lambda tmp: dict(type='TripletEncoder', num_classes=3),
-    ('TASK_UTILS', 'TripletDecoder'): lambda tmp: dict(type='TripletDecoder', topk=10),
+    ('TASK_UTILS', 'TripletCodec'): lambda tmp: dict(type='TripletCodec', num_classes=3,
+                                                     topk=10),
 }

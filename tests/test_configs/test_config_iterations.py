@@ -70,9 +70,9 @@ def test_config_train_and_test_iteration(path):
     model.init_weights()
     optim_wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
     head = model.bbox_head
-    pose_keypoints = getattr(head.encoder, 'num_keypoints', 0)
+    pose_keypoints = getattr(head.codec, 'num_keypoints', 0)
     # pose joints and face landmarks both travel as gt keypoints
-    num_keypoints = pose_keypoints or getattr(head.encoder, 'num_landmarks', 0)
+    num_keypoints = pose_keypoints or getattr(head.codec, 'num_landmarks', 0)
     data = synthetic_batch(head.num_classes, num_keypoints=num_keypoints)
     model.train()
     before = {k: v.clone() for k, v in model.state_dict().items() if v.dtype.is_floating_point}

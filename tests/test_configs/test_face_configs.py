@@ -6,6 +6,8 @@ import os.path as osp
 import pytest
 from mmengine.config import Config
 
+from mmcenternet.registry import TASK_UTILS
+
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CENTERFACE = osp.join(ROOT, 'configs', 'centerface',
                       'centerface_mobilenetv2_8xb8-crop512-140e_widerface.py')
@@ -36,11 +38,11 @@ def test_centerface_is_the_released_graph_and_recipe():
             neck.final_conv) == ([24, 32, 96, 320], 24, 2, True, True)
     head = model.bbox_head
     assert head.feat_channels == 0  # lone 1x1 heads
-    sizes = {k: v.out_channels for k, v in head.branches.items()}
     weights = {k: v.loss.loss_weight for k, v in head.branches.items()}
-    assert sizes == dict(heatmap=1, scale=2, offset=2, landmarks=10)
     assert weights == dict(heatmap=1.0, scale=0.1, offset=1.0, landmarks=0.1)
-    assert head.encoder.type == 'CenterFaceEncoder' and head.decoder.type == 'CenterFaceDecoder'
+    assert head.codec.type == 'CenterFaceCodec'
+    sizes = TASK_UTILS.build(head.codec).branch_channels
+    assert sizes == dict(heatmap=1, scale=2, offset=2, landmarks=10)
     assert cfg.optim_wrapper.optimizer.lr == 4e-3 and cfg.auto_scale_lr.base_batch_size == 64
     assert cfg.train_dataloader.batch_size == 8 and cfg.train_cfg.max_epochs == 140
     assert cfg.model_wrapper_cfg.find_unused_parameters  # mmdet's unused final conv

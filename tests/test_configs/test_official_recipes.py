@@ -21,7 +21,7 @@ def test_voc_recipe(name):
     # ImageNet RGB statistics on the BGR image, as the official pascal.py
     assert pre.mean == [123.675, 116.28, 103.53] and pre.std == [58.395, 57.12, 57.375]
     assert pre.bgr_to_rgb is False
-    assert cfg.model.bbox_head.encoder.max_objs == 50
+    assert cfg.model.bbox_head.codec.max_objs == 50
     train = cfg.train_dataloader
     gpus = int(name.split('_')[2].split('xb')[0].split('-')[-1])
     assert gpus * train.batch_size == 32  # the official batch, BN over 16-32 images

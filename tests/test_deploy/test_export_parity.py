@@ -69,24 +69,6 @@ def test_dynamic_export_matches_pytorch_at_two_sizes(config, repo_root, tmp_path
     assert_same_detections(report)
 
 
-def test_coord_branch_exports_at_two_sizes(repo_root, tmp_path):
-    """A branch with ``coord=True`` (CoordConv): the coordinate channels follow the map's
-    size in a ``--dynamic`` export as in PyTorch."""
-    cfg = tmp_path / 'coord.py'
-    cfg.write_text(f"_base_ = [{osp.join(repo_root, QUICKSTART)!r}]\n"
-                   "model = dict(bbox_head=dict(branches=dict(wh=dict(coord=True))))\n")
-    model, ckpt = random_checkpoint(repo_root, str(cfg), tmp_path)
-    assert model.bbox_head.branches['wh'][0][0].in_channels == \
-        model.bbox_head.branches['offset'][0][0].in_channels + 2
-    out = tmp_path / 'coord.onnx'
-    export = load_tool(repo_root, 'tools/deployment/pytorch2onnx.py')
-    export.main([str(cfg), ckpt, '--out', str(out), '--dynamic', '--input-size', '96', '96'])
-    gen = torch.Generator().manual_seed(2)
-    inputs = [torch.randn(1, 3, 96, 96, generator=gen),
-              torch.randn(1, 3, 64, 160, generator=gen)]
-    assert_same_detections(compare_with_pytorch(model, load_session(str(out)), inputs))
-
-
 def test_no_decode_export_gives_the_activated_maps(repo_root, tmp_path):
     model, ckpt = random_checkpoint(repo_root, QUICKSTART, tmp_path)
     out = tmp_path / 'maps.onnx'

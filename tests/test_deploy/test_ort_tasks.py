@@ -210,5 +210,5 @@ def test_model_without_what_finalize_reads_is_a_one_line_error(tmp_path):
     with pytest.warns(UserWarning, match='carries no class count'), \
             pytest.raises(ONNXModelError) as info:
         check_model_fits(load_session(onnx_file), head, onnx_file)
-    assert "lacks the outputs ['depths', 'dims'] that DDDDecoder.finalize reads" in str(
+    assert "lacks the outputs ['depths', 'dims'] that DDDCodec.finalize reads" in str(
         info.value) and '\n' not in str(info.value)

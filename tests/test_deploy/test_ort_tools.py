@@ -185,10 +185,9 @@ def test_other_input_names_are_refused(toy, tmp_path):
 def test_other_class_count_than_the_config_is_refused(toy):
     from mmcenternet.errors import ONNXModelError
     cfg, _, onnx_file, _ = toy
-    three = dict(branches=dict(heatmap=dict(out_channels=3)),
-                 encoder=dict(type='CTDetEncoder', num_classes=3))
+    three = dict(codec=dict(type='CTDetCodec', num_classes=3))
     with pytest.raises(ONNXModelError, match=r'exported with 4 classes, the config has 3 '
-                                             r'\(model.bbox_head.branches.heatmap'):
+                                             r'\(model.bbox_head.codec.num_classes\)'):
         build_detector(cfg, onnx_file, **three)
 
 

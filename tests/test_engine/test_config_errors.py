@@ -143,21 +143,34 @@ def test_class_count_mismatch_named_at_start_up(tiny_toy, capsys, monkeypatch):
     tmp, cfg = tiny_toy
     work = tmp / 'classes'
     code, _, err = run_main('tools/train.py', [cfg, '--work-dir', work, '--cfg-options',
-                                               'model.bbox_head.branches.heatmap.out_channels=3'],
+                                               'model.bbox_head.codec.num_classes=3'],
                             capsys, monkeypatch)
     assert code == 2, err[-2000:]
     assert err.startswith(
         f'error: config {cfg}: the class counts disagree: '
-        'model.bbox_head.branches.heatmap.out_channels = 3, '
-        'model.bbox_head.encoder.num_classes = 4, '
+        'model.bbox_head.codec.num_classes = 3, '
         'train_dataloader/val_dataloader/test_dataloader.dataset classes = 4 '
         '(circle, square, triangle, cross).')
     assert not work.exists()  # refused before the runner made anything
     code, _, err = run_main('tools/test.py', [cfg, tmp / 'none.pth', '--work-dir', work,
                                               '--cfg-options',
-                                              'model.bbox_head.encoder.num_classes=5'],
+                                              'model.bbox_head.codec.num_classes=5'],
                             capsys, monkeypatch)
-    assert code == 2 and 'model.bbox_head.encoder.num_classes = 5' in err
+    assert code == 2 and 'model.bbox_head.codec.num_classes = 5' in err
+
+
+def test_config_with_encoder_and_decoder_names_the_codec(tiny_toy, capsys, monkeypatch):
+    """A config written before the codecs (``bbox_head.encoder`` / ``decoder``)."""
+    tmp, cfg = tiny_toy
+    old = tmp / 'old_head.py'
+    old.write_text(f'_base_ = [{str(cfg)!r}]\n'
+                   'model = dict(bbox_head=dict(branches=dict(heatmap=dict(out_channels=4)),\n'
+                   '                            encoder=dict(num_classes=4)))\n')
+    code, _, err = run_main('tools/train.py', [old, '--work-dir', tmp / 'old'], capsys,
+                            monkeypatch)
+    assert code == 2 and err.startswith('error: model.bbox_head: encoder= replaced by codec= '
+                                        '(one object per task'), err[-2000:]
+    assert len(err.strip().splitlines()) <= 2  # the line (and the MMCN_DEBUG hint)
 
 
 def test_typo_inside_a_config_dict_refused_before_training(tiny_toy, capsys, monkeypatch):

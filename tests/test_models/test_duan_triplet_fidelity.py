@@ -45,13 +45,14 @@ def _metas(input_size):
 
 
 def _encode(input_size, output_size):
-    encoder = TASK_UTILS.build(dict(type='TripletEncoder', num_classes=NUM_CLASSES))
+    encoder = TASK_UTILS.build(dict(type='TripletCodec', num_classes=NUM_CLASSES))
     return encoder.encode(_gt(f'targets_{input_size}'), (output_size, output_size),
                           _metas(input_size))
 
 
 def _head(num_stacks=2):
-    return MODELS.build(dict(type='TripletHead', num_classes=NUM_CLASSES, in_channels=8,
+    return MODELS.build(dict(type='TripletHead', in_channels=8,
+                             codec=dict(type='TripletCodec', num_classes=NUM_CLASSES),
                              feat_channels=8, pool_channels=4, num_stacks=num_stacks))
 
 
@@ -106,7 +107,7 @@ def _decode_inputs():
 
 
 def _decoder():
-    return TASK_UTILS.build(dict(type='TripletDecoder', topk=GEN.TOPK,
+    return TASK_UTILS.build(dict(type='TripletCodec', num_classes=NUM_CLASSES, topk=GEN.TOPK,
                                  ae_threshold=GEN.AE_THRESHOLD, kernel=GEN.NMS_KERNEL))
 
 
@@ -166,7 +167,7 @@ def test_full_single_scale_test_equals_duan():
     """
     image, mirror, metas = _decode_inputs()
     head = _head(num_stacks=1)
-    results = head.decode_maps(head.decoder.flip_merge(image, mirror, metas), metas,
+    results = head.decode_maps(head.codec.flip_merge(image, mirror, metas), metas,
                                rescale=True)[0]
     ours = torch.cat([results.bboxes, results.scores[:, None]], 1).numpy()
     ours, our_labels = _sorted(ours, results.labels.numpy())

@@ -111,7 +111,7 @@ def test_fixture_covers_the_cases():
 def test_encoder_targets_equal_official(head, kitti):
     """Same output-space boxes in: every target equal, value for value."""
     gts, metas = _raw_instances(kitti)
-    t = head.encoder.encode(gts, (96, 320), metas)
+    t = head.codec.encode(gts, (96, 320), metas)
     for b, i in enumerate(SCENES):
         _assert_targets(t, i, b)
 
@@ -131,7 +131,7 @@ def test_pipeline_targets_equal_official(head, kitti):
         expected = affine_matrix(FIXTURES[f'{i}_center'], FIXTURES[f'{i}_scale'][0], INPUT)
         np.testing.assert_allclose(ds.affine_matrix, expected, rtol=1e-6, atol=1e-4)
         assert ds.jittered
-        t = head.encoder.encode([ds.gt_instances], (96, 320), [ds.metainfo])
+        t = head.codec.encode([ds.gt_instances], (96, 320), [ds.metainfo])
         _assert_targets(t, i, 0, exact_boxes=False)
 
 
@@ -143,7 +143,7 @@ def test_pipeline_without_crop_equals_official(head, kitti):
     sample = _samples(kitti, pipeline)[0]
     ds = sample['data_samples']
     assert not ds.jittered and FIXTURES['0_aug'] == 0
-    t = head.encoder.encode([ds.gt_instances], (96, 320), [ds.metainfo])
+    t = head.codec.encode([ds.gt_instances], (96, 320), [ds.metainfo])
     _assert_targets(t, 0, 0, exact_boxes=False)
 
 
@@ -177,7 +177,7 @@ def test_decode_and_post_process_equal_official(head, i):
                               rot=raw['rot'][i:i + 1], dim=raw['dim'][i:i + 1],
                               wh=raw['wh'][i:i + 1], offset=raw['reg'][i:i + 1]))
     metas = [_metas(i)]
-    dets = head.decoder.decode_maps(maps, metas)
+    dets = head.codec.decode_maps(maps, metas)
     official = torch.from_numpy(FIXTURES['dets'][i])  # x y score rot(8) dep dim(3) wh(2) cls
     torch.testing.assert_close(dets['centers'][0] / 4, official[:, :2], rtol=0, atol=1e-5)
     torch.testing.assert_close(dets['scores'][0], official[:, 2], rtol=0, atol=0)
@@ -185,7 +185,7 @@ def test_decode_and_post_process_equal_official(head, i):
     torch.testing.assert_close(dets['dims'][0], official[:, 12:15], rtol=0, atol=0)
     torch.testing.assert_close(dets['labels'][0].float(), official[:, 17], rtol=0, atol=0)
 
-    final = head.decoder.to_original(dets, metas)
+    final = head.codec.to_original(dets, metas)
     post = torch.from_numpy(FIXTURES[f'{i}_post'])
     # official rows are grouped by class (in top-K order within a class)
     order = torch.sort(final['labels'][0], stable=True).indices
@@ -202,13 +202,13 @@ def test_decode_and_post_process_equal_official(head, i):
 def test_corrected_box_mode_differs_by_the_official_translation(head):
     """``box_mode='corrected'`` maps box corners; the official size-as-a-point mapping adds
     the inverse affine's translation to the size (here about 1.2 px of height)."""
-    from mmcenternet.models.task_modules import DDDDecoder
+    from mmcenternet.models.task_modules import DDDCodec
     raw = _fixture_module().head_outputs(1)
     maps = head.activate(dict(heatmap=raw['hm'], depth=raw['dep'], rot=raw['rot'],
                               dim=raw['dim'], wh=raw['wh'], offset=raw['reg']))
     metas = [_metas(0)]
-    official = head.decoder.to_original(head.decoder.decode_maps(maps, metas), metas)
-    corrected_dec = DDDDecoder(box_mode='corrected')
+    official = head.codec.to_original(head.codec.decode_maps(maps, metas), metas)
+    corrected_dec = DDDCodec(box_mode='corrected')
     corrected = corrected_dec.to_original(corrected_dec.decode_maps(maps, metas), metas)
     inv = np.linalg.inv(metas[0]['affine_matrix'])
     height_gap = (official['bboxes'][..., 3] - official['bboxes'][..., 1]) - (

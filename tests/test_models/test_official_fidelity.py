@@ -12,8 +12,7 @@ import pytest
 import torch
 
 from mmcenternet.models.losses import CenterNetFocalLoss, RegL1Loss
-from mmcenternet.models.task_modules import CTDetDecoder, CTDetEncoder
-from mmcenternet.models.task_modules.decoders import gather_at
+from mmcenternet.models.task_modules import CTDetCodec, gather_at
 
 FIXTURES = np.load(osp.join(osp.dirname(__file__), '..', 'data', 'official_ctdet.npz'))
 SHAPES = {0: (64, 64), 1: (48, 80)}
@@ -23,7 +22,7 @@ STRIDE = 4
 def _encode(s):
     boxes = [torch.from_numpy(FIXTURES[f's{s}_boxes{i}']) * STRIDE for i in range(3)]
     labels = [torch.from_numpy(FIXTURES[f's{s}_labels{i}']) for i in range(3)]
-    encoder = CTDetEncoder(num_classes=3, stride=STRIDE, max_objs=128)
+    encoder = CTDetCodec(num_classes=3, stride=STRIDE, max_objs=128)
     return encoder.encode_tensors(boxes, labels, SHAPES[s])
 
 
@@ -57,7 +56,7 @@ def test_decode_equals_official(s):
     heat = torch.sigmoid(torch.from_numpy(FIXTURES[f's{s}_logits']))
     wh = torch.from_numpy(FIXTURES[f's{s}_wh_pred'])
     reg = torch.from_numpy(FIXTURES[f's{s}_reg_pred'])
-    dets = CTDetDecoder(topk=100, stride=1).decode(heat, wh, reg)
+    dets = CTDetCodec(num_classes=3, topk=100, stride=1).decode(heat, wh, reg)
     official = torch.from_numpy(FIXTURES[f's{s}_dets'])  # (B, K, [x1 y1 x2 y2 score cls])
     torch.testing.assert_close(dets['bboxes'], official[..., :4], rtol=0, atol=1e-5)
     torch.testing.assert_close(dets['scores'], official[..., 4], rtol=0, atol=0)

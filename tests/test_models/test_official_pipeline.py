@@ -87,7 +87,7 @@ def test_training_sample_equals_official(n, data_root):
     batch = preprocessor()(dict(inputs=[results['inputs']],
                                 data_samples=[results['data_samples']]), False)
     assert_input_equal(batch['inputs'][0], f'{key}_inp')
-    encoder = TASK_UTILS.build(dict(type='CTDetEncoder', num_classes=common.NUM_CLASSES))
+    encoder = TASK_UTILS.build(dict(type='CTDetCodec', num_classes=common.NUM_CLASSES))
     gt = batch['data_samples'][0].gt_instances
     targets = encoder.encode([gt], (128, 128))
     np.testing.assert_array_equal(targets['heatmap'][0].numpy(), FIX[f'{key}_hm'])
@@ -123,7 +123,7 @@ def images():
 @pytest.mark.parametrize('mode', sorted(MODES))
 def test_pre_and_post_process_equal_official(mode):
     """Input warp + normalisation, and detections mapped back, at scales 0.5 ... 1.5."""
-    decoder = TASK_UTILS.build(dict(type='CTDetDecoder'))
+    decoder = TASK_UTILS.build(dict(type='CTDetCodec', num_classes=common.NUM_CLASSES))
     for i, img in enumerate(images()):
         for s in SCALES:
             key = f'pre_{mode}_{i}_{s}'
@@ -149,7 +149,7 @@ def test_exact_backmap_differs_from_official_by_the_resize_rounding():
     exact = TRANSFORMS.build(dict(type='CenterAffine', keep_res=True, scale_ratio=0.75,
                                   backmap='exact'))(dict(img=img.copy()))
     corner = torch.tensor([[[360., 280.]]])
-    decoder = TASK_UTILS.build(dict(type='CTDetDecoder'))
+    decoder = TASK_UTILS.build(dict(type='CTDetCodec', num_classes=common.NUM_CLASSES))
     official = decoder.to_original(dict(bboxes=corner), metas)['bboxes'][0, 0]
     ours = decoder.to_original(dict(bboxes=corner), [exact])['bboxes'][0, 0]
     assert abs(float(ours[0] - official[0])) < 1e-3  # x: 375 / 500 is exactly 0.75
@@ -160,8 +160,7 @@ def test_exact_backmap_differs_from_official_by_the_resize_rounding():
 def tta_model(pad: int):
     model_cfg = copy.deepcopy(Config.fromfile(QUICKSTART).model.to_dict())
     model_cfg['data_preprocessor'].update(mean=MEAN, std=STD, pad_size_divisor=pad)
-    model_cfg['bbox_head']['branches']['heatmap']['out_channels'] = common.NUM_CLASSES
-    model_cfg['bbox_head']['encoder']['num_classes'] = common.NUM_CLASSES
+    model_cfg['bbox_head']['codec']['num_classes'] = common.NUM_CLASSES
     model = MODELS.build(dict(type='CenterNetTTAModel', module=model_cfg, merge='official',
                               max_per_img=100))
     net = common.MapNet().eval()
@@ -224,7 +223,7 @@ def test_batch_padding_does_not_shift_flipped_maps():
             fmaps = model._maps(dict(inputs=[flipped['inputs']],
                                      data_samples=[flipped['data_samples']]))
         assert maps['heatmap'].shape[-2:] == (672 // 4, 448 // 4)  # (n | 31) + 1
-        merged[pad] = head.decoder.flip_merge(maps, fmaps)['heatmap']
+        merged[pad] = head.codec.flip_merge(maps, fmaps)['heatmap']
     inner = (slice(None), slice(None), slice(2, -2), slice(2, -2))
     torch.testing.assert_close(merged[128][inner], merged[32][inner])
 

@@ -17,7 +17,7 @@ import torch
 from mmengine.structures import InstanceData
 
 from mmcenternet.datasets.transforms.center_affine import affine_matrix
-from mmcenternet.models.task_modules import MultiPoseDecoder, MultiPoseEncoder
+from mmcenternet.models.task_modules import MultiPoseCodec
 from mmcenternet.registry import MODELS
 
 DATA = osp.join(osp.dirname(__file__), '..', 'data')
@@ -41,7 +41,7 @@ def _gt(shape_index):
 
 
 def _encoder(dense):
-    return MultiPoseEncoder(num_classes=fx.NUM_CLASSES, num_keypoints=fx.NUM_JOINTS,
+    return MultiPoseCodec(num_classes=fx.NUM_CLASSES, num_keypoints=fx.NUM_JOINTS,
                             stride=STRIDE, max_objs=fx.MAX_OBJS, dense_hp=dense)
 
 
@@ -71,18 +71,16 @@ def test_targets_equal_official(s, dense):
 
 def _pose_head(dense):
     branches = dict(
-        heatmap=dict(out_channels=fx.NUM_CLASSES, loss=dict(type='CenterNetFocalLoss')),
-        wh=dict(out_channels=2, loss=dict(type='RegL1Loss', loss_weight=0.1)),
-        offset=dict(out_channels=2, loss=dict(type='RegL1Loss')),
-        kps=dict(out_channels=2 * fx.NUM_JOINTS, loss=dict(type='RegL1Loss')),
-        kp_heatmap=dict(out_channels=fx.NUM_JOINTS, activation='sigmoid',
-                        loss=dict(type='CenterNetFocalLoss')),
-        kp_offset=dict(out_channels=2, loss=dict(type='RegL1Loss')))
+        heatmap=dict(loss=dict(type='CenterNetFocalLoss')),
+        wh=dict(loss=dict(type='RegL1Loss', loss_weight=0.1)),
+        offset=dict(loss=dict(type='RegL1Loss')),
+        kps=dict(loss=dict(type='RegL1Loss')),
+        kp_heatmap=dict(loss=dict(type='CenterNetFocalLoss')),
+        kp_offset=dict(loss=dict(type='RegL1Loss')))
     return MODELS.build(dict(
         type='CenterNetHead', in_channels=4, feat_channels=4, branches=branches,
-        encoder=dict(type='MultiPoseEncoder', num_classes=fx.NUM_CLASSES,
-                     num_keypoints=fx.NUM_JOINTS, max_objs=fx.MAX_OBJS, dense_hp=dense),
-        decoder=dict(type='MultiPoseDecoder')))
+        codec=dict(type='MultiPoseCodec', num_classes=fx.NUM_CLASSES,
+                   num_keypoints=fx.NUM_JOINTS, max_objs=fx.MAX_OBJS, dense_hp=dense)))
 
 
 @pytest.mark.parametrize('dense', [False, True], ids=['sparse', 'dense_hp'])
@@ -108,7 +106,7 @@ def _decode_inputs(d, variant):
              ('hm_hp', 'kp_heatmap'), ('hp_offset', 'kp_offset'))}
     image = {k: v[0:1] for k, v in maps.items()}
     metas = [dict(flip_indices=COCO_FLIP)]
-    decoder = MultiPoseDecoder(topk=fx.TOPK, stride=1)
+    decoder = MultiPoseCodec(fx.NUM_CLASSES, fx.NUM_JOINTS, topk=fx.TOPK, stride=1)
     if variant == 'flip':
         image = decoder.flip_merge(image, {k: v[1:2] for k, v in maps.items()}, metas)
     elif variant == 'no_hm_hp':
@@ -126,7 +124,8 @@ VARIANTS = ['plain', 'flip', 'no_hm_hp', 'no_offsets']
 def test_decode_equals_official(d, variant):
     """``multi_pose_decode`` in output pixels: boxes, scores, joints (snapped or not)."""
     maps, metas = _decode_inputs(d, variant)
-    dets = MultiPoseDecoder(topk=fx.TOPK, stride=1).decode_maps(maps, metas)
+    dets = MultiPoseCodec(fx.NUM_CLASSES, fx.NUM_JOINTS, topk=fx.TOPK,
+                          stride=1).decode_maps(maps, metas)
     official = torch.from_numpy(FIXTURES[f'd{d}_{variant}_dets'])  # (K, 4 + 1 + 34 + 1)
     torch.testing.assert_close(dets['bboxes'][0], official[:, :4], rtol=0, atol=1e-5)
     torch.testing.assert_close(dets['scores'][0], official[:, 4], rtol=0, atol=0)
@@ -143,7 +142,8 @@ def test_fixture_has_snapped_and_kept_joints(d):
     snapped = snapped.reshape(fx.TOPK, fx.NUM_JOINTS, 2).any(-1)
     assert 100 < snapped.sum() < snapped.size - 100
     maps, metas = _decode_inputs(d, 'plain')
-    scores = MultiPoseDecoder(topk=fx.TOPK, stride=1).decode_maps(maps, metas)[
+    scores = MultiPoseCodec(fx.NUM_CLASSES, fx.NUM_JOINTS, topk=fx.TOPK,
+                            stride=1).decode_maps(maps, metas)[
         'keypoint_scores'][0]
     np.testing.assert_array_equal((scores > 0).numpy(), snapped)
     assert float(scores[scores > 0].min()) > 0.1
@@ -158,7 +158,7 @@ def test_original_image_results_equal_official(d, variant):
     maps, metas = _decode_inputs(d, variant)
     inp_size = (int(geo['s'][0]), int(geo['s'][1]))
     metas[0]['affine_matrix'] = affine_matrix(geo['c'], float(geo['s'][0]), inp_size)
-    decoder = MultiPoseDecoder(topk=fx.TOPK, stride=STRIDE)
+    decoder = MultiPoseCodec(fx.NUM_CLASSES, fx.NUM_JOINTS, topk=fx.TOPK, stride=STRIDE)
     dets = decoder.to_original(decoder.decode_maps(maps, metas), metas)
     official = torch.from_numpy(FIXTURES[f'd{d}_{variant}_post'])  # (K, 4 + 1 + 34)
     torch.testing.assert_close(dets['bboxes'][0], official[:, :4], rtol=0, atol=1e-4)

@@ -43,8 +43,8 @@ def small_ours(nstack: int):
                     downsample_times=2, num_stacks=nstack, stage_channels=(16, 16, 24),
                     stage_blocks=(1, 1, 2), feat_channel=32)
     # the hidden width of Duan's output layers is dims[0] (16); its pools' is ``mid`` (8)
-    head = dict(type='TripletHead', num_classes=3, in_channels=32, feat_channels=16,
-                pool_channels=8, num_stacks=nstack)
+    head = dict(type='TripletHead', codec=dict(type='TripletCodec', num_classes=3),
+                in_channels=32, feat_channels=16, pool_channels=8, num_stacks=nstack)
     return MODELS.build(dict(type='CenterNet', backbone=backbone, bbox_head=head)).eval()
 
 

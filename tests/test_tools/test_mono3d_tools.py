@@ -29,7 +29,7 @@ def workspace(tmp_path_factory):
         train_dataloader = dict(batch_size=2, dataset=dict(data_root=data_root))
         val_dataloader = dict(dataset=dict(data_root=data_root))
         test_dataloader = val_dataloader
-        model = dict(test_cfg=dict(score_thr=0.0), bbox_head=dict(decoder=dict(topk=5)))
+        model = dict(test_cfg=dict(score_thr=0.0), bbox_head=dict(codec=dict(topk=5)))
         # its own instance: mmengine reuses a visualizer of the same name made by another test
         visualizer = dict(name='mono3d-tools-visualizer')
         '''))
@@ -166,7 +166,7 @@ def _load_analysis_tool():
 
 
 def test_analyze_mono3d_perfect_maps_and_oracles(workspace):
-    """The decoder's ceiling: encoded ground truth decodes to 3D boxes as good as its 2D
+    """The codec's ceiling: encoded ground truth decodes to 3D boxes as good as its 2D
     boxes by unprojecting the projected 3D center, not by the official 2D box center (the
     AP values are low on two images: KITTI's 41 thresholds come from few true positives);
     the oracles run on a model."""

@@ -46,19 +46,17 @@ def convert_official_state_dict(state_dict, arch=None, head_map=None):
     return _convert(state_dict, arch, head_map)
 
 
-def _branches(num_classes: int = 3) -> Dict:
+def _branches() -> Dict:
     return dict(
-        heatmap=dict(out_channels=num_classes, bias_init=-2.19,
-                     loss=dict(type='CenterNetFocalLoss', loss_weight=1.0)),
-        wh=dict(out_channels=2, loss=dict(type='RegL1Loss', loss_weight=0.1)),
-        offset=dict(out_channels=2, loss=dict(type='RegL1Loss', loss_weight=1.0)))
+        heatmap=dict(bias_init=-2.19, loss=dict(type='CenterNetFocalLoss', loss_weight=1.0)),
+        wh=dict(loss=dict(type='RegL1Loss', loss_weight=0.1)),
+        offset=dict(loss=dict(type='RegL1Loss', loss_weight=1.0)))
 
 
 def _head(in_channels: int, feat_channels: int, num_stacks: int = 1) -> Dict:
     return dict(type='CenterNetHead', in_channels=in_channels, feat_channels=feat_channels,
                 num_stacks=num_stacks, branches=_branches(),
-                encoder=dict(type='CTDetEncoder', num_classes=3),
-                decoder=dict(type='CTDetDecoder'))
+                codec=dict(type='CTDetCodec', num_classes=3))
 
 
 def resnet_cfg(depth: int, dcn: bool) -> Dict:

@@ -35,7 +35,7 @@ def _pose(cfg):
     branches = head['branches']
     for name, spec in POSE_HEAD['branches'].items():
         branches[name] = dict(branches.get(name, {}), **spec)
-    head.update(encoder=POSE_HEAD['encoder'], decoder=POSE_HEAD['decoder'])
+    head.update(codec=POSE_HEAD['codec'])
     return cfg
 
 

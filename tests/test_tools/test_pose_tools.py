@@ -58,7 +58,7 @@ def test_all_classes_and_person_pose_model(tmp_path):
     with the box AP of every class and the person keypoint AP."""
     # every position (16 x 16 x 5) is a detection, so the barely trained model predicts people
     cfg = make_pose_workspace(tmp_path, ALL_POSE_QUICKSTART, with_shapes=True, epochs=1,
-                              head='decoder=dict(topk=2000)')
+                              head='codec=dict(topk=2000)')
     train_in_process(cfg, str(tmp_path / 'work'))
     log = newest_train_log(tmp_path / 'work')
     assert 'coco/keypoints_mAP' in log and 'coco/bbox_mAP' in log
@@ -67,8 +67,8 @@ def test_all_classes_and_person_pose_model(tmp_path):
 
 def test_custom_keypoint_set_by_config_alone(tmp_path):
     """The toy shapes (4 classes, each with 5 keypoints: top, right, bottom, left, centre)
-    as a keypoint dataset: metainfo, branch sizes and the encoder's num_keypoints in the
-    config, nothing else."""
+    as a keypoint dataset: metainfo and the codec's classes and num_keypoints in the config,
+    nothing else."""
     root = tmp_path / 'shapes'
     load_generator().generate(str(root), 8, 4, 64, 0)
     ann = root / 'annotations'
@@ -85,10 +85,8 @@ def test_custom_keypoint_set_by_config_alone(tmp_path):
             keypoint_colors=None, skeleton_colors=None)
         model = dict(
             backbone=dict(base_channels=8), neck=dict(in_channels=32, num_filters=(16, 16)),
-            bbox_head=dict(in_channels=16, feat_channels=16, branches=dict(
-                heatmap=dict(out_channels=4), kps=dict(out_channels=10),
-                kp_heatmap=dict(out_channels=5)),
-                encoder=dict(num_classes=4, num_keypoints=5), decoder=dict(topk=2000)))
+            bbox_head=dict(in_channels=16, feat_channels=16,
+                           codec=dict(num_classes=4, num_keypoints=5, topk=2000)))
         data = dict(data_root={str(root) + '/'!r}, metainfo=metainfo)
         train_dataloader = dict(batch_size=4, dataset=dict(
             ann_file='annotations/instances_train.json', **data))

@@ -45,7 +45,7 @@ def make_workspace(tmp_path, num_train=8, num_val=4, img_size=64, epochs=2,
 
 def tiny_overrides(epochs: int, head: str = '') -> str:
     """Config lines that shrink a quickstart model and schedule to seconds of training
-    (``head``: more ``bbox_head`` arguments, e.g. ``"decoder=dict(topk=300)"``)."""
+    (``head``: more ``bbox_head`` arguments, e.g. ``"codec=dict(topk=300)"``)."""
     head = f', {head}' if head else ''
     return textwrap.dedent(f'''
         model = dict(backbone=dict(base_channels=8), neck=dict(in_channels=32,

@@ -47,8 +47,7 @@ def test_readme_custom_dataset_example_builds(tmp_path):
     cfg_path.write_text(block.replace("'../centernet/", f"'{base}/"))
     cfg = Config.fromfile(str(cfg_path))
     assert not osp.exists(project)
-    assert cfg.model.bbox_head.branches.heatmap.out_channels == 2
-    assert cfg.model.bbox_head.encoder.num_classes == 2
+    assert cfg.model.bbox_head.codec.num_classes == 2
     assert cfg.train_dataloader.dataset.metainfo['classes'] == ('cat', 'dog')
     assert cfg.train_dataloader.dataset.data_root == 'data/my_data/'
     from mmcenternet.registry import MODELS

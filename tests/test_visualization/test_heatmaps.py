@@ -52,9 +52,9 @@ def test_overlay_leaves_zero_heat_alone():
 
 def test_gt_heatmap_peaks_at_the_box_center():
     from mmcenternet.registry import TASK_UTILS
-    encoder = TASK_UTILS.build(dict(type='CTDetEncoder', num_classes=3))
+    codec = TASK_UTILS.build(dict(type='CTDetCodec', num_classes=3))
     gt = InstanceData(bboxes=torch.tensor([[20., 12., 36., 28.]]), labels=torch.tensor([2]))
-    heat = hm.gt_heatmap(encoder, gt, (64, 64))
+    heat = hm.gt_heatmap(codec, gt, (64, 64))
     assert heat.shape == (64, 64) and heat.max() <= 1
     y, x = np.unravel_index(heat.argmax(), heat.shape)
     # the center (28, 20) falls in cell (7, 5), centred on input pixel (29.5, 21.5)

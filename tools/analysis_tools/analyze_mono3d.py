@@ -15,8 +15,8 @@ prints
   the whole location, the size, the yaw. The AP an oracle adds is what that component costs.
 
 With ``--perfect-maps`` no network runs: the ground truth of the test split is encoded into
-the training targets (the config's encoder, no jitter), written back as network outputs and
-decoded with both ``center_mode`` settings of the decoder. The KITTI AP of that is the
+the training targets (the config's codec, no jitter), written back as network outputs and
+decoded with both ``center_mode`` settings of the codec. The KITTI AP of that is the
 ceiling the decoding itself puts on the method for this data.
 """
 import argparse
@@ -105,33 +105,31 @@ def perfect_maps(targets: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
 
 def run_perfect_maps(cfg: Config, batch_size: int) -> Dict[str, List[dict]]:
     """Per center mode, per test image: ``label_path`` and the decoded perfect maps."""
-    from mmcenternet.models.task_modules import DDDDecoder
     from mmcenternet.registry import TASK_UTILS
     head = cfg.model.bbox_head
-    encoder = TASK_UTILS.build(dict(head.encoder, center_mode='projected'))
-    decoders = {mode: DDDDecoder(**dict({k: v for k, v in head.decoder.items() if k != 'type'},
-                                        center_mode=mode)) for mode in ('official', 'projected')}
+    codecs = {mode: TASK_UTILS.build(dict(head.codec, center_mode=mode))
+              for mode in ('official', 'projected')}
     ds_cfg = cfg.test_dataloader.dataset.copy()
     pipeline = list(ds_cfg.pipeline)
     pipeline.insert(1, dict(type='LoadMono3DAnnotations'))
     ds_cfg.pipeline = pipeline
     dataset = DATASETS.build(ds_cfg)
-    stride = head.encoder.get('stride', 4)
-    out: Dict[str, List[dict]] = {mode: [] for mode in decoders}
+    stride = codecs['projected'].stride
+    out: Dict[str, List[dict]] = {mode: [] for mode in codecs}
     for start in range(0, len(dataset), batch_size):
         samples = [dataset[i]['data_samples'] for i in
                    range(start, min(start + batch_size, len(dataset)))]
         metas = [s.metainfo for s in samples]
         height, width = metas[0]['img_shape'][:2]
-        targets = encoder.encode([s.gt_instances for s in samples],
-                                 (height // stride, width // stride), metas)
+        targets = codecs['projected'].encode([s.gt_instances for s in samples],
+                                             (height // stride, width // stride), metas)
         maps = perfect_maps(targets)
-        for mode, decoder in decoders.items():
-            dets = decoder.to_original(decoder.decode_maps(maps, metas), metas)
+        for mode, codec in codecs.items():
+            dets = codec.to_original(codec.decode_maps(maps, metas), metas)
             for i, meta in enumerate(metas):
                 keep = dets['scores'][i] > 0.5
                 out[mode].append(dict(label_path=meta['label_path'], pred={
-                    k: dets[k][i][keep].numpy() for k in decoder.instance_keys}))
+                    k: dets[k][i][keep].numpy() for k in codec.instance_keys}))
     return out
 
 
@@ -188,7 +186,7 @@ def center2d_of(boxes: np.ndarray, cam2img: np.ndarray) -> np.ndarray:
 
 def rebuild(center2d: np.ndarray, depth: float, dims_hwl: np.ndarray, rot_y: float,
             cam2img: np.ndarray) -> np.ndarray:
-    """A ``(7,)`` box from a 2D center at a depth (the decoder's construction)."""
+    """A ``(7,)`` box from a 2D center at a depth (the codec's construction)."""
     box = boxes3d_from_center(torch.from_numpy(center2d[None]),
                               torch.tensor([depth + cam2img[2, 3]], dtype=torch.float64),
                               torch.from_numpy(dims_hwl[None]), torch.zeros(1, dtype=torch.float64),

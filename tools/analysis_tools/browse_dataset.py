@@ -2,7 +2,7 @@
 
     python tools/analysis_tools/browse_dataset.py CONFIG --output-dir vis --not-show
     python tools/analysis_tools/browse_dataset.py CONFIG --output-dir vis --not-show \
-        --show-heatmap          # and the encoder's gaussian center targets under them
+        --show-heatmap          # and the codec's gaussian center targets under them
 """
 import argparse
 import os
@@ -26,7 +26,7 @@ def parse_args(argv=None):
     parser.add_argument('--split', default='train', choices=['train', 'val', 'test'],
                         help='which dataloader of the config to browse')
     parser.add_argument('--show-heatmap', action='store_true',
-                        help="draw the head encoder's gaussian center targets (class max) "
+                        help="draw the head codec's gaussian center targets (class max) "
                         'under the boxes')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config settings')
@@ -40,14 +40,14 @@ def to_drawable(inputs) -> np.ndarray:
     return np.ascontiguousarray(img[..., ::-1])
 
 
-def build_encoder(cfg):
-    """The target encoder of the config's head (``model.bbox_head.encoder``)."""
+def build_codec(cfg):
+    """The codec of the config's head (``model.bbox_head.codec``)."""
     from mmcenternet.registry import TASK_UTILS
     from mmcenternet.errors import ConfigError
-    encoder_cfg = cfg.model.get('bbox_head', {}).get('encoder')
-    if encoder_cfg is None:
-        raise ConfigError(f'--show-heatmap: {cfg.filename} has no model.bbox_head.encoder')
-    return TASK_UTILS.build(encoder_cfg)
+    codec_cfg = cfg.model.get('bbox_head', {}).get('codec')
+    if codec_cfg is None:
+        raise ConfigError(f'--show-heatmap: {cfg.filename} has no model.bbox_head.codec')
+    return TASK_UTILS.build(codec_cfg)
 
 
 def main(argv=None):
@@ -60,7 +60,7 @@ def main(argv=None):
     dataset = DATASETS.build(cfg[f'{args.split}_dataloader'].dataset)
     visualizer = VISUALIZERS.build(cfg.visualizer)
     visualizer.dataset_meta = dataset.metainfo
-    encoder = build_encoder(cfg) if args.show_heatmap else None
+    codec = build_codec(cfg) if args.show_heatmap else None
     if args.output_dir:
         os.makedirs(args.output_dir, exist_ok=True)
     count = len(dataset) if args.max_images is None else min(args.max_images, len(dataset))
@@ -72,9 +72,9 @@ def main(argv=None):
         gt_boxes = sample.gt_instances.get('bboxes', None)
         if gt_boxes is not None and hasattr(gt_boxes, 'tensor'):
             sample.gt_instances.bboxes = gt_boxes.tensor  # the visualizer takes tensors
-        if encoder is not None:
+        if codec is not None:
             from mmcenternet.visualization.heatmap import gt_heatmap
-            sample.gt_heatmap = gt_heatmap(encoder, sample.gt_instances,
+            sample.gt_heatmap = gt_heatmap(codec, sample.gt_instances,
                                            item['inputs'].shape[-2:])
         name = osp.splitext(osp.basename(sample.img_path))[0] + '.png'
         out_file = osp.join(args.output_dir, name) if args.output_dir else None

@@ -8,8 +8,8 @@ dataset_type = 'CocoPoseDataset'
 data_root = 'data/coco/'
 backend_args = None
 
-# The keypoint set as data (a custom set changes this dict, the branch sizes and the
-# encoder's num_keypoints; see configs/centernet_pose/README.md). flip_indices[k] is the
+# The keypoint set as data (a custom set changes this dict and the codec's num_keypoints,
+# which sizes the branches; see configs/centernet_pose/README.md). flip_indices[k] is the
 # joint that joint k becomes in a mirror image; skeleton pairs are 0-based; sigmas are
 # COCO's OKS constants.
 metainfo = dict(

@@ -2,10 +2,9 @@
 # up-sampling neck to stride 4 with 24 channels (the graph of the released model:
 # 1x1 top conv, 2x2 transposed convs + 1x1 laterals, a final 3x3 conv) and 1x1 heads:
 # heatmap 1, scale 2 (log box size / stride, height first), offset 2, landmarks 10
-# (relative to the box), decoded as the release decodes them (CenterFaceDecoder).
+# (relative to the box), decoded as the release decodes them (CenterFaceCodec).
 # Losses and weights as the paper and the MindSpore port: focal loss on the heatmap,
 # smooth-L1 on the others, weights 1 / 0.1 / 1 / 0.1.
-num_landmarks = 5
 model = dict(
     type='CenterNet',
     data_preprocessor=dict(
@@ -41,16 +40,15 @@ model = dict(
         in_channels=24,
         feat_channels=0,  # the released heads are lone 1x1 convs
         init_scheme='resdcn',  # non-heatmap branches N(0, 0.001), the heatmap bias -2.19
+        codec=dict(type='CenterFaceCodec', num_classes=1, num_landmarks=5, stride=4,
+                   max_objs=512, topk=1000, kernel=3, radius_mode='official',
+                   min_overlap=0.7),
         branches=dict(
-            heatmap=dict(out_channels=1, bias_init=-2.19,
+            heatmap=dict(bias_init=-2.19,
                          loss=dict(type='CenterNetFocalLoss', loss_weight=1.0)),
-            scale=dict(out_channels=2, loss=dict(type='RegSmoothL1Loss', loss_weight=0.1)),
-            offset=dict(out_channels=2, loss=dict(type='RegSmoothL1Loss', loss_weight=1.0)),
-            landmarks=dict(out_channels=2 * num_landmarks,
-                           loss=dict(type='RegSmoothL1Loss', loss_weight=0.1))),
-        encoder=dict(type='CenterFaceEncoder', num_classes=1, num_landmarks=num_landmarks,
-                     stride=4, max_objs=512, radius_mode='official', min_overlap=0.7),
-        decoder=dict(type='CenterFaceDecoder', topk=1000, kernel=3, stride=4)),
+            scale=dict(loss=dict(type='RegSmoothL1Loss', loss_weight=0.1)),
+            offset=dict(loss=dict(type='RegSmoothL1Loss', loss_weight=1.0)),
+            landmarks=dict(loss=dict(type='RegSmoothL1Loss', loss_weight=0.1)))),
     train_cfg=None,
     test_cfg=dict(score_thr=0.01, nms=None),
     # torchvision's ImageNet MobileNetV2 (the file CenterFace's MindSpore port starts from),

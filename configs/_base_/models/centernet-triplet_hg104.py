@@ -5,7 +5,6 @@
 # mean/std and BGR input are the official CenterNet ones (the base below); no padding in
 # training (511 x 511 crops), test inputs are padded to 128-multiples by the pipeline.
 _base_ = './centernet_r18-dcnv2.py'
-num_classes = 80
 model = dict(
     data_preprocessor=dict(pad_size_divisor=1),
     backbone=dict(
@@ -21,18 +20,16 @@ model = dict(
     bbox_head=dict(
         _delete_=True,
         type='TripletHead',
-        num_classes=num_classes,
+        codec=dict(type='TripletCodec', num_classes=80, max_objs=128, radius_mode='official',
+                   min_overlap=0.7, topk=70, kernel=3, ae_threshold=0.5, num_dets=1000,
+                   area_thr=22500, small_n=3, large_n=5),
         in_channels=256,
         feat_channels=256,
         pool_channels=128,
         num_stacks=2,
         loss_heatmap=dict(type='CenterNetFocalLoss', loss_weight=1.0),
         loss_embedding=dict(type='PullPushLoss', pull_weight=0.1, push_weight=0.1),
-        loss_offset=dict(type='mmdet.SmoothL1Loss', beta=1.0, loss_weight=1.0),
-        encoder=dict(type='TripletEncoder', num_classes=num_classes, max_objs=128,
-                     radius_mode='official', min_overlap=0.7),
-        decoder=dict(type='TripletDecoder', topk=70, kernel=3, ae_threshold=0.5,
-                     num_dets=1000, area_thr=22500, small_n=3, large_n=5)),
+        loss_offset=dict(type='mmdet.SmoothL1Loss', beta=1.0, loss_weight=1.0)),
     # Duan's test: gaussian soft-NMS per class (sigma 0.5, +1 pixel areas), 100 boxes
     test_cfg=dict(_delete_=True,
                   soft_nms=dict(iou_threshold=0.5, sigma=0.5, min_score=0.001,

@@ -3,7 +3,6 @@
 # 256 channels (4x4 transposed convs + 1x1 laterals, no top or final conv) to stride 4,
 # CenterNet heads (3x3 conv 256 + 1x1: heatmap, wh, offset), no DCN. DarkNet-53 swaps the
 # backbone (configs/centernet_light).
-num_classes = 1
 model = dict(
     type='CenterNet',
     data_preprocessor=dict(
@@ -20,13 +19,13 @@ model = dict(
         in_channels=256,
         feat_channels=256,
         init_scheme='resdcn',
+        codec=dict(type='CTDetCodec', num_classes=1, stride=4, max_objs=128, topk=100,
+                   kernel=3),
         branches=dict(
-            heatmap=dict(out_channels=num_classes, bias_init=-2.19,
+            heatmap=dict(bias_init=-2.19,
                          loss=dict(type='CenterNetFocalLoss', loss_weight=1.0)),
-            wh=dict(out_channels=2, loss=dict(type='RegL1Loss', loss_weight=0.1)),
-            offset=dict(out_channels=2, loss=dict(type='RegL1Loss', loss_weight=1.0))),
-        encoder=dict(type='CTDetEncoder', num_classes=num_classes, stride=4, max_objs=128),
-        decoder=dict(type='CTDetDecoder', topk=100, kernel=3, stride=4)),
+            wh=dict(loss=dict(type='RegL1Loss', loss_weight=0.1)),
+            offset=dict(loss=dict(type='RegL1Loss', loss_weight=1.0)))),
     train_cfg=None,
     test_cfg=dict(score_thr=0, nms=None),
     # torchvision's ImageNet ShuffleNetV2-1.0x, its classification conv5 and fc dropped;

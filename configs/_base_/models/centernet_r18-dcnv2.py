@@ -1,5 +1,4 @@
 # Official "resdcn_18": ResNet-18 + 3 x (DCNv2 3x3 + 4x4 deconv) up-sampling, head_conv 64.
-num_classes = 80
 model = dict(
     type='CenterNet',
     data_preprocessor=dict(
@@ -35,14 +34,15 @@ model = dict(
         in_channels=64,
         feat_channels=64,
         init_scheme='resdcn',  # official resnet_dcn.py head initialisation
+        # the task (targets, decoding, the branches and their channels), named once; a
+        # child config changes e.g. model.bbox_head.codec.num_classes
+        codec=dict(type='CTDetCodec', num_classes=80, stride=4, max_objs=128, topk=100,
+                   kernel=3, radius_mode='official', min_overlap=0.7),
         branches=dict(
-            heatmap=dict(out_channels=num_classes, bias_init=-2.19,
+            heatmap=dict(bias_init=-2.19,
                          loss=dict(type='CenterNetFocalLoss', loss_weight=1.0)),
-            wh=dict(out_channels=2, loss=dict(type='RegL1Loss', loss_weight=0.1)),
-            offset=dict(out_channels=2, loss=dict(type='RegL1Loss', loss_weight=1.0))),
-        encoder=dict(type='CTDetEncoder', num_classes=num_classes, stride=4, max_objs=128,
-                     radius_mode='official', min_overlap=0.7),
-        decoder=dict(type='CTDetDecoder', topk=100, kernel=3, stride=4)),
+            wh=dict(loss=dict(type='RegL1Loss', loss_weight=0.1)),
+            offset=dict(loss=dict(type='RegL1Loss', loss_weight=1.0)))),
     train_cfg=None,
     test_cfg=dict(score_thr=0, nms=None),
     # The official init: torchvision's ImageNet ResNet-18, the URL that msra_resnet.py and

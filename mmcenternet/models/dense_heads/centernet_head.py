@@ -1,14 +1,14 @@
 """The one CenterNet head: a dict of named branches over a stride-4 feature map.
 
 Official CenterNet describes a task as a dict of heads (``{'hm': C, 'wh': 2, 'reg': 2}``);
-this head takes the same dict, with a loss per branch, and an encoder/decoder pair from
-``TASK_UTILS`` that turns gt into per-branch targets and branch maps into detections. Pose
-or 3D add branches and swap the encoder/decoder; the head stays the same.
+here the task is one codec from ``TASK_UTILS`` (``codec=``, e.g. ``CTDetCodec``) that names
+the branches and their channels, turns gt into per-branch targets and branch maps into
+detections; the head adds a loss per branch. Pose or 3D swap the codec; the head stays the
+same.
 """
 import copy
 from typing import Dict, List, Optional, Sequence, Tuple
 
-import torch
 from mmcv.ops import batched_nms
 from mmdet.models.dense_heads.base_dense_head import BaseDenseHead
 from mmdet.structures import SampleList
@@ -17,13 +17,18 @@ from mmengine.structures import InstanceData
 from torch import Tensor, nn
 
 from mmcenternet.registry import MODELS, TASK_UTILS
-from ..task_modules.decoders import gather_at
+from mmcenternet.errors import ConfigError
+from ..task_modules.codecs import ACTIVATIONS, BaseCodec
+from ..task_modules.peaks import gather_at
 
 DEFAULT_BRANCHES = dict(
-    heatmap=dict(out_channels=80, bias_init=-2.19,
-                 loss=dict(type='CenterNetFocalLoss', loss_weight=1.0)),
-    wh=dict(out_channels=2, loss=dict(type='RegL1Loss', loss_weight=0.1)),
-    offset=dict(out_channels=2, loss=dict(type='RegL1Loss', loss_weight=1.0)))
+    heatmap=dict(bias_init=-2.19, loss=dict(type='CenterNetFocalLoss', loss_weight=1.0)),
+    wh=dict(loss=dict(type='RegL1Loss', loss_weight=0.1)),
+    offset=dict(loss=dict(type='RegL1Loss', loss_weight=1.0)))
+
+# what a branch spec may hold (a misspelt key would otherwise be ignored silently); its
+# channels and output transform are the codec's (out_channels, if given, must agree)
+BRANCH_KEYS = ('out_channels', 'loss', 'bias_init', 'activate_before_loss')
 
 
 def build_branch(in_channels: int, feat_channels: int, out_channels: int) -> nn.Sequential:
@@ -35,24 +40,45 @@ def build_branch(in_channels: int, feat_channels: int, out_channels: int) -> nn.
         nn.Conv2d(feat_channels, out_channels, 1, bias=True))
 
 
-def coord_maps(feat: Tensor) -> Tensor:
-    """Two channels, x and y of each cell normalised to [-1, 1] over the map (CoordConv,
-    Liu et al. 2018), shaped ``(B, 2, H, W)`` like ``feat``."""
-    b, _, h, w = feat.shape
-    ys = torch.linspace(-1., 1., h, dtype=feat.dtype, device=feat.device)
-    xs = torch.linspace(-1., 1., w, dtype=feat.dtype, device=feat.device)
-    grid = torch.stack([xs.view(1, w).expand(h, w), ys.view(h, 1).expand(h, w)])
-    return grid.unsqueeze(0).expand(b, 2, h, w)
+def build_codec(head: str, codec: dict, **removed) -> BaseCodec:
+    """The head's codec (``TASK_UTILS``); a clear error for the keys it replaced."""
+    given = [k + '=' for k, v in removed.items() if v is not None]
+    if given:
+        raise ConfigError(
+            f'{head}: {" and ".join(given)} {"were" if len(given) > 1 else "was"} replaced by '
+            f"codec=, one object per task configured once (e.g. model.bbox_head.codec=dict("
+            f"type='{codec.get('type', 'CTDetCodec')}', num_classes=...)), which also sets "
+            "the branches' channels (docs/new_variant.md)")
+    return TASK_UTILS.build(codec)
 
 
-# what a branch spec may hold (a misspelt key would otherwise be ignored silently)
-BRANCH_KEYS = ('out_channels', 'loss', 'bias_init', 'activation', 'activate_before_loss',
-               'coord')
-
-
-def inverse_sigmoid_depth(x: Tensor) -> Tensor:
-    """Official depth output transform: ``1 / (sigmoid(x) + 1e-6) - 1``."""
-    return 1. / (x.sigmoid() + 1e-6) - 1.
+def branch_specs(head: str, branches: dict, codec: BaseCodec) -> Dict[str, dict]:
+    """Each of the codec's branches with its spec (``BRANCH_KEYS``) and ``out_channels``
+    from the codec, in the codec's order; a one-line error for anything that does not fit."""
+    channels = codec.branch_channels
+    name = type(codec).__name__
+    for branch, spec in branches.items():
+        if branch not in channels:
+            raise ConfigError(f'{head}.branches.{branch}: {name} has no such branch (its '
+                              f'branches: {list(channels)})')
+        unknown = sorted(set(spec) - set(BRANCH_KEYS))
+        if unknown:
+            raise ConfigError(f'{head}.branches.{branch} has unknown keys {unknown}; a branch '
+                              f'takes {list(BRANCH_KEYS)} (its channels and activation are '
+                              f"the codec's)")
+        if spec.get('out_channels', channels[branch]) != channels[branch]:
+            raise ConfigError(
+                f'{head}.branches.{branch}.out_channels={spec["out_channels"]} disagrees with '
+                f'{name}, which gives it {channels[branch]} (drop out_channels: the codec '
+                'sets it)')
+        if spec.get('activate_before_loss') and branch not in codec.activations:
+            raise ConfigError(f'{head}.branches.{branch}.activate_before_loss: {name} has no '
+                              f'activation for it (it has {codec.activations})')
+    missing = [b for b in channels if b not in branches]
+    if missing:
+        raise ConfigError(f'{head}.branches has no spec for the {name} branches {missing} '
+                          '(give each at least its loss; dict() for none)')
+    return {b: dict(branches[b], out_channels=c) for b, c in channels.items()}
 
 
 # Per-architecture initialisation of the branches, as the official networks do it:
@@ -64,9 +90,6 @@ def inverse_sigmoid_depth(x: Tensor) -> Tensor:
 # final bias in every scheme.
 INIT_SCHEMES = ('resdcn', 'msra', 'dla', 'hourglass')
 
-# Output transforms a branch can name with ``activation``.
-ACTIVATIONS = dict(sigmoid=torch.sigmoid, inverse_sigmoid_depth=inverse_sigmoid_depth)
-
 
 @MODELS.register_module()
 class CenterNetHead(BaseDenseHead):
@@ -74,63 +97,47 @@ class CenterNetHead(BaseDenseHead):
 
     Args:
         in_channels: Channels of the input (stride-4) feature map.
-        branches: ``{name: dict(out_channels, loss=..., bias_init=None, activation=None,
-            activate_before_loss=False)}``. A branch whose ``bias_init`` is set gets that
-            final bias and default weights (the heatmap, -2.19 officially); the others get
-            N(0, 0.001) weights and zero bias, as the official ``fill_fc_weights``. A branch
-            without ``loss`` gets none. ``activation`` (a name in ``ACTIVATIONS``) is applied
-            to the raw map before decoding (default: ``'sigmoid'`` for ``heatmap``, none for
-            the others) and, with ``activate_before_loss``, before the loss too (the
-            official 3D depth branch); heatmap losses take logits.
+        branches: ``{name: dict(loss=..., bias_init=None, activate_before_loss=False)}`` for
+            every branch of the codec (``codec.branch_channels``, which gives the
+            ``out_channels``; an ``out_channels`` given here must agree). A branch whose
+            ``bias_init`` is set gets that final bias and default weights (the heatmap,
+            -2.19 officially); the others are initialised by ``init_scheme``. A branch
+            without ``loss`` gets none. The codec's ``activations`` (sigmoid on heatmaps)
+            are applied to the raw maps before decoding and, with ``activate_before_loss``,
+            before the loss too (the official 3D depth branch); heatmap losses take logits.
         feat_channels: Channels of the 3x3 conv of each branch (official ``head_conv``:
             64 for ResNet, 256 for DLA / Hourglass); 0 for a lone 1x1 conv.
         num_stacks: Feature maps (stacks) the head runs on (2 for Hourglass-104; the losses
             are averaged over stacks and the last stack predicts, as officially).
-        encoder: Target encoder config (``TASK_UTILS``), e.g. ``CTDetEncoder``.
-        decoder: Detection decoder config (``TASK_UTILS``), e.g. ``CTDetDecoder``.
+        codec: The task (``TASK_UTILS``), e.g. ``dict(type='CTDetCodec', num_classes=80)``.
         test_cfg: ``nms`` (optional dict for mmcv ``batched_nms``, off officially),
             ``score_thr`` (default 0: keep all top-K as officially).
         init_scheme: How the branches are initialised, as the official network of the
             architecture does it (``INIT_SCHEMES``: ``'resdcn'`` for ResNet-DCN, ``'msra'``
             for plain ResNet, ``'dla'`` for DLA-34, ``'hourglass'``).
+        encoder / decoder: Removed (replaced by ``codec``): an error naming ``codec=``.
     """
 
     def __init__(self, in_channels: int, branches: Optional[dict] = None,
                  feat_channels: int = 64, num_stacks: int = 1,
-                 encoder: dict = dict(type='CTDetEncoder', num_classes=80),
-                 decoder: dict = dict(type='CTDetDecoder'), train_cfg: Optional[dict] = None,
-                 test_cfg: Optional[dict] = None, init_cfg: Optional[dict] = None,
-                 init_scheme: str = 'resdcn') -> None:
+                 codec: dict = dict(type='CTDetCodec', num_classes=80),
+                 train_cfg: Optional[dict] = None, test_cfg: Optional[dict] = None,
+                 init_cfg: Optional[dict] = None, init_scheme: str = 'resdcn',
+                 encoder: Optional[dict] = None, decoder: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         if init_scheme not in INIT_SCHEMES:
             raise ValueError(f'CenterNetHead.init_scheme must be one of {INIT_SCHEMES}, '
                              f'got {init_scheme!r}')
         self.init_scheme = init_scheme
-        self.branch_cfgs = copy.deepcopy(branches if branches is not None else DEFAULT_BRANCHES)
-        if 'heatmap' not in self.branch_cfgs:
-            raise ValueError('CenterNetHead.branches needs a "heatmap" branch, got '
-                             f'{sorted(self.branch_cfgs)}')
-        self.branch_cfgs['heatmap'].setdefault('activation', 'sigmoid')
-        for name, cfg in self.branch_cfgs.items():
-            unknown = sorted(set(cfg) - set(BRANCH_KEYS))
-            if unknown:
-                raise ValueError(f'CenterNetHead.branches.{name} has unknown keys {unknown}; '
-                                 f'a branch takes {list(BRANCH_KEYS)}')
-            if 'out_channels' not in cfg:
-                raise ValueError(f'CenterNetHead.branches.{name} needs out_channels')
-            act = cfg.get('activation')
-            if act is not None and act not in ACTIVATIONS:
-                raise ValueError(f'CenterNetHead.branches.{name}.activation must be one of '
-                                 f'{sorted(ACTIVATIONS)} or None, got {act!r}')
-        self.num_classes = self.branch_cfgs['heatmap']['out_channels']
-        # branches that also see the cells' coordinates (``coord=True``)
-        self.coord_branches = frozenset(
-            name for name, cfg in self.branch_cfgs.items() if cfg.get('coord'))
+        self.codec = build_codec('CenterNetHead', codec, encoder=encoder, decoder=decoder)
+        self.branch_cfgs = branch_specs(
+            'CenterNetHead', copy.deepcopy(branches if branches is not None else
+                                           DEFAULT_BRANCHES), self.codec)
+        self.num_classes = self.codec.num_classes
         self.num_stacks = num_stacks
         self.branches = nn.ModuleDict({
             name: nn.ModuleList([
-                build_branch(in_channels + (2 if name in self.coord_branches else 0),
-                             feat_channels, cfg['out_channels'])
+                build_branch(in_channels, feat_channels, cfg['out_channels'])
                 for _ in range(num_stacks)
             ])
             for name, cfg in self.branch_cfgs.items()
@@ -139,8 +146,6 @@ class CenterNetHead(BaseDenseHead):
             name: MODELS.build(cfg['loss'])
             for name, cfg in self.branch_cfgs.items() if cfg.get('loss')
         })
-        self.encoder = TASK_UTILS.build(encoder)
-        self.decoder = TASK_UTILS.build(decoder)
         self.train_cfg = train_cfg
         self.test_cfg = test_cfg or {}
 
@@ -171,14 +176,8 @@ class CenterNetHead(BaseDenseHead):
         Returns:
             One dict ``{branch name: raw map (B, C_b, H, W)}`` per stack.
         """
-        feats = feats[-self.num_stacks:]
-        outs = []
-        for i, feat in enumerate(feats):
-            with_coord = (torch.cat([feat, coord_maps(feat)], 1)
-                          if self.coord_branches else None)
-            outs.append({name: stacks[i](with_coord if name in self.coord_branches else feat)
-                         for name, stacks in self.branches.items()})
-        return outs
+        return [{name: stacks[i](feat) for name, stacks in self.branches.items()}
+                for i, feat in enumerate(feats[-self.num_stacks:])]
 
     # ------------------------------------------------------------------ training
     def loss(self, x: Tuple[Tensor, ...], batch_data_samples: SampleList) -> dict:
@@ -192,14 +191,14 @@ class CenterNetHead(BaseDenseHead):
                      batch_gt_instances_ignore: OptInstanceList = None) -> Dict[str, Tensor]:
         """Encodes the gt once and sums each branch's loss over the stacks / num_stacks."""
         feat_shape = stack_outs[0]['heatmap'].shape[-2:]
-        targets = self.encoder.encode(batch_gt_instances, tuple(feat_shape),
-                                      batch_img_metas=batch_img_metas)
+        targets = self.codec.encode(batch_gt_instances, tuple(feat_shape),
+                                    batch_img_metas=batch_img_metas)
         losses = {}
         for outs in stack_outs:
             for name, loss_fn in self.losses.items():
                 pred = outs[name]
                 if self.branch_cfgs[name].get('activate_before_loss'):
-                    pred = ACTIVATIONS[self.branch_cfgs[name]['activation']](pred)
+                    pred = ACTIVATIONS[self.codec.activations[name]](pred)
                 value = self.branch_loss(name, loss_fn, pred, targets)
                 key = f'loss_{name}'
                 losses[key] = losses.get(key, 0) + value / len(stack_outs)
@@ -210,13 +209,13 @@ class CenterNetHead(BaseDenseHead):
                     targets: Dict[str, Tensor]) -> Tensor:
         """Dense targets (4-D) are compared map to map; sparse ones (3-D) at the gt slots.
 
-        A dense target is weighted by ``<name>_mask`` (same shape) when the encoder gives
+        A dense target is weighted by ``<name>_mask`` (same shape) when the codec gives
         one (e.g. the official dense keypoint offsets). A sparse target is gathered at
-        ``<name>_indices`` when the encoder gives them (e.g. per-joint slots), else at the
+        ``<name>_indices`` when the codec gives them (e.g. per-joint slots), else at the
         object ``indices``; its mask is ``<name>_mask`` or ``mask``.
         """
         if name not in targets:
-            raise KeyError(f'the encoder gives no target for branch "{name}" '
+            raise KeyError(f'the codec gives no target for branch "{name}" '
                            f'(it gives {sorted(targets)})')
         target = targets[name]
         if target.dim() == 4:
@@ -242,29 +241,24 @@ class CenterNetHead(BaseDenseHead):
         return self.decode_maps(self.activate(stack_outs[-1]), batch_img_metas, rescale)
 
     def activate(self, outs: Dict[str, Tensor]) -> Dict[str, Tensor]:
-        """Applies each branch's ``activation`` (sigmoid on heatmaps)."""
-        outs = dict(outs)
-        for name, value in outs.items():
-            act = self.branch_cfgs.get(name, {}).get('activation')
-            if act is not None:
-                outs[name] = ACTIVATIONS[act](value)
-        return outs
+        """Applies the codec's ``activations`` (sigmoid on heatmaps)."""
+        return self.codec.activate(outs)
 
     def decode_maps(self, maps: Dict[str, Tensor], batch_img_metas: List[dict],
                     rescale: bool) -> InstanceList:
-        """Activated branch maps -> one ``InstanceData`` per image (the decoder's
+        """Activated branch maps -> one ``InstanceData`` per image (the codec's
         ``instance_keys``: ``bboxes``, ``scores``, ``labels`` and the task's extras)."""
-        dets = self.decoder.decode_maps(maps, batch_img_metas)
+        dets = self.codec.decode_maps(maps, batch_img_metas)
         return self.results_from_dets(dets, batch_img_metas, rescale)
 
     def results_from_dets(self, dets: Dict[str, Tensor], batch_img_metas: List[dict],
                           rescale: bool) -> InstanceList:
         """Decoded ``(B, K, ...)`` outputs in input pixels -> one ``InstanceData`` per image:
-        back-mapping (``rescale``), the decoder's ``instance_keys`` and :meth:`postprocess`.
+        back-mapping (``rescale``), the codec's ``instance_keys`` and :meth:`postprocess`.
         Also what the ONNX Runtime detector runs on an exported model's outputs."""
         if rescale:
-            dets = self.decoder.to_original(dets, batch_img_metas)
-        keys = [k for k in self.decoder.instance_keys if k in dets]
+            dets = self.codec.to_original(dets, batch_img_metas)
+        keys = [k for k in self.codec.instance_keys if k in dets]
         num_imgs = dets['scores'].shape[0]
         return [self.postprocess(InstanceData(**{k: dets[k][i] for k in keys}))
                 for i in range(num_imgs)]

@@ -9,18 +9,11 @@ from mmdet.utils import InstanceList, OptInstanceList
 from mmengine.structures import InstanceData
 from torch import Tensor, nn
 
-from mmcenternet.registry import MODELS, TASK_UTILS
+from mmcenternet.registry import MODELS
 from ..layers.triplet_pools import CascadeCornerPool, CenterPool
-from ..task_modules.decoders import gather_at
-from .centernet_head import CenterNetHead, build_branch
-
-#: Branch name -> (pooled feature it reads, output channels; None = num_classes).
-TRIPLET_BRANCHES: Dict[str, Tuple[str, Optional[int]]] = {
-    'tl_heatmap': ('tl', None), 'br_heatmap': ('br', None), 'ct_heatmap': ('ct', None),
-    'tl_embedding': ('tl', 1), 'br_embedding': ('br', 1),
-    'tl_offset': ('tl', 2), 'br_offset': ('br', 2), 'ct_offset': ('ct', 2),
-}
-KEYPOINTS = ('tl', 'br', 'ct')
+from ..task_modules.codecs.triplet import KEYPOINTS
+from ..task_modules.peaks import gather_at
+from .centernet_head import CenterNetHead, build_branch, build_codec
 #: The loss terms :meth:`TripletHead.loss_by_feat` returns.
 LOSS_KEYS = tuple(f'loss_{k}_{t}' for k in KEYPOINTS for t in ('heatmap', 'offset')) + (
     'loss_pull', 'loss_push')
@@ -39,45 +32,50 @@ class TripletHead(BaseDenseHead):
     1x1 conv per output (as Duan's ``kp.py``): corner heatmaps, embeddings and offsets,
     center heatmap and offsets.
 
-    Training (:meth:`loss_by_feat`): :class:`TripletEncoder` targets; per stack, the focal
+    The codec (``TripletCodec``) names the branches (``{kp}_*`` reads the pooled feature
+    of keypoint ``kp``) and their channels.
+
+    Training (:meth:`loss_by_feat`): the codec's targets; per stack, the focal
     loss of each heatmap (``CenterNetFocalLoss``, Duan's ``_neg_loss``), the pull/push
     embedding loss (``PullPushLoss``, 0.1 / 0.1) and a smooth-L1 loss of each keypoint's
     offsets divided by the number of objects (Duan's ``_regr_loss``; mmdet's
     ``SmoothL1Loss`` with that ``avg_factor``); each term is averaged over the stacks, so
     their sum is Duan's ``AELoss``.
 
-    Testing: :class:`TripletDecoder` candidates of the last stack -> (back to the image)
+    Testing: the codec's candidates of the last stack -> (back to the image)
     -> central-region rescoring -> per-class soft-NMS -> the best ``max_per_img``.
 
     Args:
-        num_classes: Object classes.
+        codec: The task, ``dict(type='TripletCodec', num_classes=...)`` (``TASK_UTILS``).
         in_channels: Channels of each backbone stack's output (Duan's ``cnv_dim`` 256).
         feat_channels: Hidden channels of each output branch (Duan's ``curr_dim`` 256).
         pool_channels: Channels inside the pooling modules (Duan 128).
         num_stacks: Stacks the head runs on (2 for Hourglass-104, 1 for -52).
         loss_heatmap / loss_embedding / loss_offset: Loss configs.
-        encoder / decoder: ``TASK_UTILS`` configs (``TripletEncoder`` / ``TripletDecoder``).
         norm_cfg: Norm layers of the pooling modules.
         test_cfg: ``soft_nms`` (kwargs of mmcv ``soft_nms``, applied per class; None to
             skip) and ``max_per_img`` (100).
+        num_classes / encoder / decoder: Removed (the codec's): an error naming ``codec=``.
     """
 
     loss_keys = LOSS_KEYS
 
-    def __init__(self, num_classes: int, in_channels: int = 256, feat_channels: int = 256,
+    def __init__(self, codec: dict = dict(type='TripletCodec', num_classes=80),
+                 in_channels: int = 256, feat_channels: int = 256,
                  pool_channels: int = 128, num_stacks: int = 2,
                  loss_heatmap: dict = dict(type='CenterNetFocalLoss', loss_weight=1.0),
                  loss_embedding: dict = dict(type='PullPushLoss', pull_weight=0.1,
                                              push_weight=0.1),
                  loss_offset: dict = dict(type='mmdet.SmoothL1Loss', beta=1.0,
                                           loss_weight=1.0),
-                 encoder: Optional[dict] = None,
-                 decoder: dict = dict(type='TripletDecoder'),
                  norm_cfg: dict = dict(type='BN', requires_grad=True),
                  train_cfg: Optional[dict] = None, test_cfg: Optional[dict] = None,
-                 init_cfg: Optional[dict] = None) -> None:
+                 init_cfg: Optional[dict] = None, num_classes: Optional[int] = None,
+                 encoder: Optional[dict] = None, decoder: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
-        self.num_classes = num_classes
+        self.codec = build_codec('TripletHead', codec, num_classes=num_classes,
+                                 encoder=encoder, decoder=decoder)
+        self.num_classes = self.codec.num_classes
         self.num_stacks = num_stacks
         pools = dict(
             tl=lambda: CascadeCornerPool(in_channels, 'top_left', pool_channels,
@@ -88,21 +86,13 @@ class TripletHead(BaseDenseHead):
         self.pools = nn.ModuleDict({key: nn.ModuleList([make() for _ in range(num_stacks)])
                                     for key, make in pools.items()})
         self.branches = nn.ModuleDict({
-            name: nn.ModuleList([
-                build_branch(in_channels, feat_channels, out or num_classes)
-                for _ in range(num_stacks)
-            ])
-            for name, (_, out) in TRIPLET_BRANCHES.items()
+            name: nn.ModuleList([build_branch(in_channels, feat_channels, out)
+                                 for _ in range(num_stacks)])
+            for name, out in self.codec.branch_channels.items()
         })
         self.loss_heatmap = MODELS.build(loss_heatmap)
         self.loss_embedding = MODELS.build(loss_embedding)
         self.loss_offset = MODELS.build(loss_offset)
-        self.encoder = TASK_UTILS.build(encoder or dict(type='TripletEncoder',
-                                                        num_classes=num_classes))
-        if self.encoder.num_classes != num_classes:
-            raise ValueError(f'TripletHead.num_classes is {num_classes} but its encoder '
-                             f'has num_classes={self.encoder.num_classes}; set both')
-        self.decoder = TASK_UTILS.build(decoder)
         self.train_cfg = train_cfg
         self.test_cfg = copy.deepcopy(DEFAULT_TEST_CFG)
         self.test_cfg.update(test_cfg or {})
@@ -123,8 +113,8 @@ class TripletHead(BaseDenseHead):
         outs = []
         for i, feat in enumerate(feats[-self.num_stacks:]):
             pooled = {key: pools[i](feat) for key, pools in self.pools.items()}
-            outs.append({name: self.branches[name][i](pooled[key])
-                         for name, (key, _) in TRIPLET_BRANCHES.items()})
+            outs.append({name: stacks[i](pooled[name.split('_')[0]])
+                         for name, stacks in self.branches.items()})
         return outs
 
     # ------------------------------------------------------------------ training
@@ -138,8 +128,8 @@ class TripletHead(BaseDenseHead):
                      batch_gt_instances_ignore: OptInstanceList = None) -> Dict[str, Tensor]:
         """Encodes the gt once; every loss term is summed over the stacks / num_stacks."""
         feat_shape = tuple(stack_outs[0]['tl_heatmap'].shape[-2:])
-        targets = self.encoder.encode(batch_gt_instances, feat_shape,
-                                      batch_img_metas=batch_img_metas)
+        targets = self.codec.encode(batch_gt_instances, feat_shape,
+                                    batch_img_metas=batch_img_metas)
         mask = targets['mask']
         offset_weight = mask[..., None].expand(-1, -1, 2)
         num_objs = mask.sum() + 1e-4  # Duan's _regr_loss normaliser
@@ -170,30 +160,29 @@ class TripletHead(BaseDenseHead):
         """Decodes the last stack's maps into detections."""
         return self.decode_maps(self.activate(stack_outs[-1]), batch_img_metas, rescale)
 
-    @staticmethod
-    def activate(outs: Dict[str, Tensor]) -> Dict[str, Tensor]:
-        """Sigmoid on the heatmaps; embeddings and offsets are used raw."""
-        return {name: value.sigmoid() if name.endswith('heatmap') else value
-                for name, value in outs.items()}
+    def activate(self, outs: Dict[str, Tensor]) -> Dict[str, Tensor]:
+        """The codec's ``activations``: sigmoid on the heatmaps; embeddings and offsets are
+        used raw."""
+        return self.codec.activate(outs)
 
     def decode_maps(self, maps: Dict[str, Tensor], batch_img_metas: List[dict],
                     rescale: bool) -> InstanceList:
-        """Activated maps (possibly with a mirrored view, see ``TripletDecoder.flip_merge``)
+        """Activated maps (possibly with a mirrored view, see ``TripletCodec.flip_merge``)
         -> one ``InstanceData`` (``bboxes``, ``scores``, ``labels``) per image."""
         return self.finish(self.candidates(maps, batch_img_metas, rescale))
 
     def candidates(self, maps: Dict[str, Tensor], batch_img_metas: List[dict],
                    rescale: bool) -> Dict[str, Tensor]:
-        """Decoder candidates, mapped back to the original images when ``rescale``."""
-        dets = self.decoder.decode_maps(maps, batch_img_metas)
+        """The codec's candidates, mapped back to the original images when ``rescale``."""
+        dets = self.codec.decode_maps(maps, batch_img_metas)
         if rescale:
-            dets = self.decoder.to_original(dets, batch_img_metas)
+            dets = self.codec.to_original(dets, batch_img_metas)
         return dets
 
     def finish(self, dets: Dict[str, Tensor]) -> InstanceList:
         """Central-region rescoring, then per image: drop rejected candidates, per-class
         soft-NMS, the ``max_per_img`` best."""
-        scores = self.decoder.rescore(dets)
+        scores = self.codec.rescore(dets)
         results = []
         for i in range(scores.shape[0]):
             keep = scores[i] > -1

@@ -13,7 +13,7 @@ class CenterNet(LossGuardMixin, LatePretrainedInitMixin, SingleStageDetector):
     """CenterNet ("Objects as Points"): backbone -> (neck) -> :class:`CenterNetHead`.
 
     mmdet's single-stage flow is all it needs; the task lives in the head's branches and
-    its encoder/decoder pair. For Hourglass the backbone returns one map per stack and no
+    its codec. For Hourglass the backbone returns one map per stack and no
     neck is used.
 
     A ``PretrainedMapped`` entry of ``init_cfg`` (the official recipes' pretrained backbones,

@@ -50,7 +50,7 @@ def view_pairs(views: Sequence[dict]) -> List[Tuple[dict, Optional[dict]]]:
 class CenterNetTTAModel(BaseTTAModel):
     """Flip and multi-scale test of a :class:`CenterNet` detector.
 
-    The flip merge is the head decoder's ``flip_merge`` (each task knows which maps to
+    The flip merge is the head codec's ``flip_merge`` (each task knows which maps to
     average and how to mirror them, e.g. the keypoint flip pairs).
 
     Args:
@@ -122,7 +122,7 @@ class CenterNetTTAModel(BaseTTAModel):
             maps = self._maps(base)
             metas = [base['data_samples'][0].metainfo]
             if self.flip and flipped is not None:
-                maps = head.decoder.flip_merge(maps, self._maps(flipped), metas)
+                maps = head.codec.flip_merge(maps, self._maps(flipped), metas)
             dets.append(head.decode_maps(maps, metas, rescale=True)[0])
         merged = self.merge_scales(dets)
         out = DetDataSample(metainfo=views[0]['data_samples'][0].metainfo)

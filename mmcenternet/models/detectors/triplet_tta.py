@@ -27,7 +27,7 @@ class TripletTTAModel(CenterNetTTAModel):
     """Duan's test of a Keypoint Triplets detector (a ``CenterNet`` with ``TripletHead``).
 
     Per scale, the image and its mirror are decoded separately and their corner-pair
-    candidates pooled (``TripletDecoder.flip_merge``), and mapped back to the image. The
+    candidates pooled (``TripletCodec.flip_merge``), and mapped back to the image. The
     candidates of all scales are then pooled, and only then rescored by the central-region
     test against the center keypoints of the scale nearest ``center_scale`` (Duan: scale
     1 only), followed by per-class soft-NMS and the best ``max_per_img`` (the head's
@@ -58,7 +58,7 @@ class TripletTTAModel(CenterNetTTAModel):
             metas = [base['data_samples'][0].metainfo]
             maps = self._maps(base)
             if self.flip and flipped is not None:
-                maps = head.decoder.flip_merge(maps, self._maps(flipped), metas)
+                maps = head.codec.flip_merge(maps, self._maps(flipped), metas)
             per_scale.append((view_scale(metas[0]), head.candidates(maps, metas, True)))
         dets = {k: torch.cat([d[k] for _, d in per_scale], dim=1) for k in CANDIDATE_KEYS}
         _, center_view = min(per_scale, key=lambda s: abs(s[0] - self.center_scale))

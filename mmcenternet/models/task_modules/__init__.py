@@ -1,5 +1,5 @@
-from .assigners import *  # noqa: F401,F403
-from .decoders import *  # noqa: F401,F403
+from .codecs import *  # noqa: F401,F403
 from .gaussian import draw_gaussians, gaussian_radius
+from .peaks import gather_at, local_peaks, topk_peaks
 
-__all__ = ['draw_gaussians', 'gaussian_radius']
+__all__ = ['draw_gaussians', 'gaussian_radius', 'gather_at', 'local_peaks', 'topk_peaks']

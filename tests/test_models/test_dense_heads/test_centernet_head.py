@@ -5,18 +5,19 @@ from mmdet.structures import DetDataSample
 from mmengine.structures import InstanceData
 
 from mmcenternet.registry import MODELS
+from mmcenternet.errors import ConfigError
+
+
+def branches():
+    return dict(heatmap=dict(bias_init=-2.19, loss=dict(type='CenterNetFocalLoss')),
+                wh=dict(loss=dict(type='RegL1Loss', loss_weight=0.1)),
+                offset=dict(loss=dict(type='RegL1Loss')))
 
 
 def make_head(num_stacks=1, **kwargs):
     cfg = dict(
         type='CenterNetHead', in_channels=8, feat_channels=8, num_stacks=num_stacks,
-        branches=dict(
-            heatmap=dict(out_channels=3, bias_init=-2.19,
-                         loss=dict(type='CenterNetFocalLoss')),
-            wh=dict(out_channels=2, loss=dict(type='RegL1Loss', loss_weight=0.1)),
-            offset=dict(out_channels=2, loss=dict(type='RegL1Loss'))),
-        encoder=dict(type='CTDetEncoder', num_classes=3),
-        decoder=dict(type='CTDetDecoder', topk=10))
+        codec=dict(type='CTDetCodec', num_classes=3, topk=10), branches=branches())
     cfg.update(kwargs)
     head = MODELS.build(cfg)
     head.init_weights()
@@ -84,54 +85,60 @@ def test_predict_maps_back_with_affine_and_postprocess():
     assert len(nms.predict(x, [sample([[0., 0., 1., 1.]], [0])])[0]) <= 10
 
 
-def test_scale_factor_fallback_and_missing_branch_error():
+def test_scale_factor_fallback_and_missing_target_error():
     head = make_head()
     boxes = torch.tensor([[[4., 8., 12., 16.]]])
-    out = head.decoder.to_original(dict(bboxes=boxes), [dict(scale_factor=(2., 4.))])
+    out = head.codec.to_original(dict(bboxes=boxes), [dict(scale_factor=(2., 4.))])
     torch.testing.assert_close(out['bboxes'], torch.tensor([[[2., 2., 6., 4.]]]))
-    with pytest.raises(ValueError, match='heatmap'):
-        MODELS.build(dict(type='CenterNetHead', in_channels=8,
-                          branches=dict(wh=dict(out_channels=2))))
-    bad = make_head(branches=dict(
-        heatmap=dict(out_channels=3, loss=dict(type='CenterNetFocalLoss')),
-        depth=dict(out_channels=1, loss=dict(type='RegL1Loss'))))
     with pytest.raises(KeyError, match='depth'):
-        bad.loss((torch.rand(1, 8, 16, 16), ), [sample([[4., 4., 30., 40.]], [1])])
+        head.branch_loss('depth', head.losses['wh'], torch.zeros(1, 1, 4, 4),
+                         dict(mask=torch.zeros(1, 2), indices=torch.zeros(1, 2).long()))
 
 
-def _with_coord_wh():
-    return dict(heatmap=dict(out_channels=3, bias_init=-2.19,
-                             loss=dict(type='CenterNetFocalLoss')),
-                wh=dict(out_channels=2, coord=True, loss=dict(type='RegL1Loss')),
-                offset=dict(out_channels=2, loss=dict(type='RegL1Loss')))
+def test_branch_channels_come_from_the_codec():
+    head = make_head(codec=dict(type='MultiPoseCodec', num_classes=2, num_keypoints=5),
+                     branches=dict(branches(), kps=dict(), kp_heatmap=dict(bias_init=-2.19),
+                                   kp_offset=dict(out_channels=2)))
+    assert list(head.branches) == ['heatmap', 'wh', 'offset', 'kps', 'kp_heatmap', 'kp_offset']
+    assert {n: c['out_channels'] for n, c in head.branch_cfgs.items()} == \
+        head.codec.branch_channels == dict(heatmap=2, wh=2, offset=2, kps=10, kp_heatmap=5,
+                                           kp_offset=2)
+    assert head.branches['kps'][0][-1].out_channels == 10 and head.num_classes == 2
+    assert head.losses.keys() == {'heatmap', 'wh', 'offset'}  # no loss where none is given
+    maps = head.activate(dict(heatmap=torch.zeros(1), kp_heatmap=torch.zeros(1),
+                              kps=torch.zeros(1)))
+    assert maps['heatmap'] == 0.5 and maps['kp_heatmap'] == 0.5 and maps['kps'] == 0
 
 
-def test_coord_branch_sees_position():
-    from mmcenternet.models.dense_heads.centernet_head import coord_maps
-    torch.manual_seed(0)  # random weights below: another state can leave every ReLU dead
-    grid = coord_maps(torch.zeros(2, 5, 3, 4))
-    assert grid.shape == (2, 2, 3, 4)
-    assert torch.allclose(grid[0, 0, 1], torch.tensor([-1., -1 / 3, 1 / 3, 1.]))
-    assert torch.allclose(grid[1, 1, :, 2], torch.tensor([-1., 0., 1.]))
-    head = make_head(branches=_with_coord_wh())
-    assert head.branches['wh'][0][0].in_channels == 10  # 8 + x, y
-    assert head.branches['offset'][0][0].in_channels == 8
-    # a constant feature map: only the coordinate branch varies over the map
-    with torch.no_grad():
-        head.branches['wh'][0][0].weight.normal_()
-        head.branches['offset'][0][0].weight.normal_()
-        outs = head((torch.ones(1, 8, 12, 12), ))
-    inner = (slice(None), slice(None), slice(1, -1), slice(1, -1))  # away from the padding
-    assert outs[0]['wh'][inner].std(dim=(2, 3)).min() > 1e-4
-    assert outs[0]['offset'][inner].std(dim=(2, 3)).max() < 1e-6
-    samples = [sample([[4., 4., 30., 40.]], [1])]
-    losses = head.loss((torch.rand(1, 8, 16, 16), ), samples)
-    sum(losses.values()).backward()
-    assert head.branches['wh'][0][0].weight.grad[:, 8:].abs().sum() > 0
+@pytest.mark.parametrize('spec,message', [
+    (dict(depth=dict(loss=dict(type='RegL1Loss'))),
+     r"CenterNetHead.branches.depth: CTDetCodec has no such branch \(its branches: "
+     r"\['heatmap', 'wh', 'offset'\]\)"),
+    (dict(heatmap=dict(out_channels=80)),
+     'CenterNetHead.branches.heatmap.out_channels=80 disagrees with CTDetCodec, which gives '
+     'it 3'),
+    (dict(wh=dict(coord=True)), r"branches.wh has unknown keys \['coord'\]"),
+    (dict(wh=dict(activation='sigmoid')), r"unknown keys \['activation'\].*the codec's"),
+    (dict(wh=dict(activate_before_loss=True)),
+     'branches.wh.activate_before_loss: CTDetCodec has no activation for it'),
+])
+def test_a_spec_that_does_not_fit_the_codec_is_one_line(spec, message):
+    specs = branches()
+    specs.update(spec)
+    with pytest.raises(ConfigError, match=message):
+        make_head(branches=specs)
 
 
-def test_misspelt_branch_key_is_refused():
-    branches = _with_coord_wh()
-    branches['wh'] = dict(out_channels=2, cord=True)
-    with pytest.raises(ValueError, match=r"branches.wh has unknown keys \['cord'\]"):
-        make_head(branches=branches)
+def test_every_codec_branch_needs_a_spec():
+    with pytest.raises(ConfigError, match=r"no spec for the DDDCodec branches \['depth', 'rot', "
+                       r"'dim'\]"):
+        make_head(codec=dict(type='DDDCodec', num_classes=3))
+
+
+def test_encoder_and_decoder_name_the_codec():
+    with pytest.raises(ConfigError, match=r'CenterNetHead: encoder= and decoder= were replaced '
+                       r"by codec=.*model.bbox_head.codec=dict\(type='CTDetCodec'"):
+        make_head(encoder=dict(type='CTDetEncoder', num_classes=3),
+                  decoder=dict(type='CTDetDecoder'))
+    with pytest.raises(ConfigError, match='encoder= was replaced by codec='):
+        make_head(encoder=dict(num_classes=3))

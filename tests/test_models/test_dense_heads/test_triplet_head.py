@@ -9,8 +9,8 @@ C, H, W = 2, 32, 32
 
 
 def _head(**kwargs):
-    cfg = dict(type='TripletHead', num_classes=C, in_channels=8, feat_channels=8,
-               pool_channels=4, num_stacks=1)
+    cfg = dict(type='TripletHead', codec=dict(type='TripletCodec', num_classes=C),
+               in_channels=8, feat_channels=8, pool_channels=4, num_stacks=1)
     cfg.update(kwargs)
     head = MODELS.build(cfg)
     head.init_weights()
@@ -52,7 +52,7 @@ def test_pair_without_center_is_rejected_and_pair_with_center_kept_with_paper_sc
     assert result.labels.tolist() == [1]
     assert torch.allclose(result.bboxes[0], torch.tensor([4., 4., 14., 12.]) * 4)
     # without the paper's central-region test (a region covering the box) B would be kept
-    wide = _head(decoder=dict(type='TripletDecoder', small_n=1, large_n=1),
+    wide = _head(codec=dict(type='TripletCodec', num_classes=C, small_n=1, large_n=1),
                  test_cfg=dict(soft_nms=None))
     both = wide.decode_maps(maps, [dict(batch_input_shape=(H * 4, W * 4))], rescale=False)[0]
     found_b = (both.bboxes == torch.tensor([18., 16., 30., 30.]) * 4).all(1)
@@ -83,9 +83,14 @@ def test_forward_shapes_and_stack_averaged_losses():
     assert head.pools['tl'][0].look1_fuse.weight.grad.abs().sum() > 0
 
 
-def test_num_classes_must_match_the_encoder():
-    with pytest.raises(ValueError, match='num_classes'):
-        _head(encoder=dict(type='TripletEncoder', num_classes=C + 1))
+def test_num_classes_is_the_codecs():
+    from mmcenternet.errors import ConfigError
+    assert _head().num_classes == C
+    with pytest.raises(ConfigError, match='TripletHead: num_classes= was replaced by codec=.*'
+                       "codec=dict\\(type='TripletCodec'"):
+        _head(num_classes=C)
+    with pytest.raises(ConfigError, match='encoder= was replaced by codec='):
+        _head(encoder=dict(type='TripletEncoder', num_classes=C))
 
 
 def test_heatmap_bias_init():

@@ -60,7 +60,7 @@ def test_flip_merge_equals_map_average_of_image_and_mirror():
         fmaps = head.activate(
             head(det.extract_feat(det.data_preprocessor(flipped)['inputs']))[-1])
         expected_heat = (maps['heatmap'] + fmaps['heatmap'].flip(-1)) / 2
-        merged = head.decoder.flip_merge(maps, fmaps)
+        merged = head.codec.flip_merge(maps, fmaps)
         torch.testing.assert_close(merged['heatmap'], expected_heat)
         torch.testing.assert_close(merged['offset'], maps['offset'])  # offset: image only
         manual = head.decode_maps(merged, [batch['data_samples'][0].metainfo], rescale=True)[0]

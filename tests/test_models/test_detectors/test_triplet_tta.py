@@ -23,9 +23,9 @@ def tiny_triplet_model():
         backbone=dict(type='StackedHourglassNet', downsample_times=2, num_stacks=1,
                       stage_channels=(16, 16, 24), stage_blocks=(1, 1, 1),
                       feat_channel=16),
-        bbox_head=dict(type='TripletHead', num_classes=1, in_channels=16, feat_channels=16,
+        bbox_head=dict(type='TripletHead', in_channels=16, feat_channels=16,
                        pool_channels=8, num_stacks=1,
-                       decoder=dict(type='TripletDecoder', topk=20, num_dets=200)),
+                       codec=dict(type='TripletCodec', num_classes=1, topk=20, num_dets=200)),
         test_cfg=dict(max_per_img=30))
     model = MODELS.build(dict(type='TripletTTAModel', module=module))
     model.module.init_weights()
@@ -56,7 +56,7 @@ def test_single_scale_is_the_heads_flip_decoding():
         head = model.module.bbox_head
         base = _view(data, 1)
         metas = [base['data_samples'][0].metainfo]
-        maps = head.decoder.flip_merge(_maps(model, base), _maps(model, _view(data, 0)))
+        maps = head.codec.flip_merge(_maps(model, base), _maps(model, _view(data, 0)))
         manual = head.decode_maps(maps, metas, rescale=True)[0]
     assert 0 < len(result) <= 30
     torch.testing.assert_close(result.bboxes, manual.bboxes)
@@ -80,7 +80,7 @@ def test_multi_scale_pools_candidates_and_uses_scale_one_centers():
         for flipped, base in ((0, 1), (2, 3)):
             b = _view(data, base)
             metas = [b['data_samples'][0].metainfo]
-            maps = head.decoder.flip_merge(_maps(model, b), _maps(model, _view(data, flipped)))
+            maps = head.codec.flip_merge(_maps(model, b), _maps(model, _view(data, flipped)))
             per_scale.append(head.candidates(maps, metas, True))
         dets = {k: torch.cat([d[k] for d in per_scale], 1) for k in CANDIDATE_KEYS}
         dets.update({k: per_scale[1][k] for k in ('centers', 'center_scores',

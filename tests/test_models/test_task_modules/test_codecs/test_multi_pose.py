@@ -1,4 +1,5 @@
-"""MultiPoseEncoder / MultiPoseDecoder: round trip, masking rules, snapping rules, flip merge.
+"""MultiPoseCodec: round trip, masking rules, snapping rules, flip merge, branches, dataset
+checks.
 
 (Value-for-value agreement with the official code: test_official_pose_fidelity.py.)
 """
@@ -6,7 +7,8 @@ import pytest
 import torch
 from mmengine.structures import InstanceData
 
-from mmcenternet.models.task_modules import MultiPoseDecoder, MultiPoseEncoder
+from mmcenternet.models.task_modules import MultiPoseCodec
+from mmcenternet.errors import ConfigError
 
 K = 5
 STRIDE = 4
@@ -60,11 +62,12 @@ def perfect_maps(targets, shape):
 def test_decode_of_encode_recovers_boxes_and_joints(snap):
     shape = (32, 32)
     gts = [gt_instances(PEOPLE), gt_instances(PEOPLE[:1])]
-    targets = MultiPoseEncoder(num_keypoints=K, stride=STRIDE).encode(gts, shape)
+    codec = MultiPoseCodec(num_keypoints=K, stride=STRIDE, topk=4)
+    targets = codec.encode(gts, shape)
     maps = perfect_maps(targets, shape)
     if not snap:
         del maps['kp_heatmap'], maps['kp_offset']
-    dets = MultiPoseDecoder(topk=4, stride=STRIDE).decode_maps(maps)
+    dets = codec.decode_maps(maps)
     for img, gt in enumerate(gts):
         n = len(gt)
         order = torch.argsort(dets['bboxes'][img, :n, 0])
@@ -82,7 +85,7 @@ def test_joints_outside_or_unlabelled_get_no_target():
     joints = joints.clone()
     joints[1] = torch.tensor([-3., 40.])  # outside the map
     vis = torch.tensor([2., 0., 1., 0., 2.])  # joint 3 unlabelled, joint 2 hidden
-    t = MultiPoseEncoder(num_keypoints=K, stride=STRIDE).encode(
+    t = MultiPoseCodec(num_keypoints=K, stride=STRIDE).encode(
         [gt_instances([(box, joints, vis, 0)])], (32, 32))
     assert t['kps_mask'][0, 0].view(K, 2)[:, 0].tolist() == [1, 0, 1, 0, 1]
     assert t['kp_offset_mask'][0, :K].tolist() == [1, 0, 1, 0, 1]
@@ -93,13 +96,13 @@ def test_joints_outside_or_unlabelled_get_no_target():
 def test_person_without_labelled_joints_keeps_its_peak_but_no_size_loss():
     box, joints, _, _ = PEOPLE[0]
     people = [(box, joints, torch.zeros(K), 0), PEOPLE[1]]
-    t = MultiPoseEncoder(num_keypoints=K, stride=STRIDE).encode([gt_instances(people)],
+    t = MultiPoseCodec(num_keypoints=K, stride=STRIDE).encode([gt_instances(people)],
                                                                 (32, 32))
     assert t['mask'][0, :2].tolist() == [0, 1]
     assert t['heatmap'][0, 0].flatten()[t['indices'][0, 0]] == 1  # still a positive
     assert t['kps_mask'][0, 0].sum() == 0
     # with keypoint_labels, only those classes lose the size loss (a shape stays a box)
-    enc = MultiPoseEncoder(num_classes=2, num_keypoints=K, stride=STRIDE, keypoint_labels=[0])
+    enc = MultiPoseCodec(num_classes=2, num_keypoints=K, stride=STRIDE, keypoint_labels=[0])
     shape_obj = (box, joints, torch.zeros(K), 1)
     t = enc.encode([gt_instances([shape_obj, (box, joints, torch.zeros(K), 0)])], (32, 32))
     assert t['mask'][0, :2].tolist() == [1, 0]
@@ -108,8 +111,8 @@ def test_person_without_labelled_joints_keeps_its_peak_but_no_size_loss():
 def test_dense_targets_at_the_centre_equal_the_sparse_ones():
     shape = (32, 32)
     gts = [gt_instances(PEOPLE[:1])]
-    sparse = MultiPoseEncoder(num_keypoints=K, stride=STRIDE).encode(gts, shape)
-    dense = MultiPoseEncoder(num_keypoints=K, stride=STRIDE, dense_hp=True).encode(gts, shape)
+    sparse = MultiPoseCodec(num_keypoints=K, stride=STRIDE).encode(gts, shape)
+    dense = MultiPoseCodec(num_keypoints=K, stride=STRIDE, dense_hp=True).encode(gts, shape)
     centre = sparse['indices'][0, 0]
     torch.testing.assert_close(dense['kps'][0].flatten(1)[:, centre], sparse['kps'][0, 0])
     assert bool((dense['kps_mask'][0].flatten(1)[:, centre] == 1).all())
@@ -118,15 +121,38 @@ def test_dense_targets_at_the_centre_equal_the_sparse_ones():
     torch.testing.assert_close(right, sparse['kps'][0, 0].view(K, 2) - torch.tensor([1., 0]))
 
 
+def test_branches_follow_the_keypoint_count_and_official_heads():
+    codec = MultiPoseCodec(num_classes=2, num_keypoints=K)
+    assert codec.branch_channels == dict(heatmap=2, wh=2, offset=2, kps=2 * K, kp_heatmap=K,
+                                         kp_offset=2)
+    assert codec.activations == dict(heatmap='sigmoid', kp_heatmap='sigmoid')
+    assert MultiPoseCodec.official_heads == dict(hm='heatmap', wh='wh', reg='offset', hps='kps',
+                                                 hm_hp='kp_heatmap', hp_offset='kp_offset')
+
+
+def test_check_dataset_names_keypoint_and_flip_counts():
+    codec = MultiPoseCodec(num_keypoints=K)
+    names = tuple('abcde')
+    codec.check_dataset(dict(classes=('person', ), keypoint_names=names, flip_indices=FLIP),
+                        'train_dataloader.dataset')
+    with pytest.raises(ConfigError, match=r'has 17 keypoint_names but the codec MultiPoseCodec '
+                       r'has num_keypoints=5: set model.bbox_head.codec.num_keypoints'):
+        codec.check_dataset(dict(classes=('person', ), keypoint_names=tuple('x' * 17)), 'ds')
+    with pytest.raises(ConfigError, match='has 3 flip_indices'):
+        codec.check_dataset(dict(flip_indices=[0, 2, 1]), 'ds')
+    with pytest.raises(ConfigError, match='has 2 classes'):
+        codec.check_dataset(dict(classes=('person', 'dog'), keypoint_names=names), 'ds')
+
+
 def test_encoder_errors_name_the_missing_field():
     gt = InstanceData(bboxes=torch.zeros(1, 4), labels=torch.zeros(1, dtype=torch.long))
     with pytest.raises(KeyError, match='keypoints.*LoadPoseAnnotations'):
-        MultiPoseEncoder(num_keypoints=K).encode([gt], (8, 8))
+        MultiPoseCodec(num_keypoints=K).encode([gt], (8, 8))
     gt = gt_instances(PEOPLE[:1])
     with pytest.raises(ValueError, match=r'expected \(N, 17, 2\).*num_keypoints'):
-        MultiPoseEncoder(num_keypoints=17).encode([gt], (8, 8))
+        MultiPoseCodec(num_keypoints=17).encode([gt], (8, 8))
     with pytest.raises(ValueError, match='keypoint_labels'):
-        MultiPoseEncoder(num_classes=2, keypoint_labels=[3])
+        MultiPoseCodec(num_classes=2, keypoint_labels=[3])
 
 
 # --------------------------------------------------------------------------- snapping
@@ -152,7 +178,7 @@ def _one_person_maps(joint_xy, peak_xy, peak_score, box_wh=(8., 8.)):
 ])
 def test_snapping_rules(peak, score, box_wh, snapped):
     maps = _one_person_maps((11.5, 11.0), peak, score, box_wh)
-    dets = MultiPoseDecoder(topk=3, stride=1).decode_maps(maps)
+    dets = MultiPoseCodec(num_keypoints=K, topk=3, stride=1).decode_maps(maps)
     # no offset map: the centre is at +0.5 and a peak at +0.5
     joint = dets['keypoints'][0, 0, 0]
     expected = torch.tensor(peak, dtype=torch.float32) + 0.5 if snapped else \
@@ -178,12 +204,12 @@ def test_flip_merge_undoes_the_mirror_with_the_flip_indices():
     maps = {name: torch.rand(1, c, 16, 20, generator=g) for name, c in
             (('heatmap', 1), ('wh', 2), ('offset', 2), ('kps', 2 * K), ('kp_heatmap', K),
              ('kp_offset', 2))}
-    decoder = MultiPoseDecoder()
-    merged = decoder.flip_merge(maps, _mirror(maps, FLIP), [dict(flip_indices=FLIP)])
+    codec = MultiPoseCodec(num_keypoints=K)
+    merged = codec.flip_merge(maps, _mirror(maps, FLIP), [dict(flip_indices=FLIP)])
     for name, value in maps.items():
         torch.testing.assert_close(merged[name], value, msg=name)
     # the wrong pairs do not undo it
-    wrong = decoder.flip_merge(maps, _mirror(maps, FLIP), [dict(flip_indices=list(range(K)))])
+    wrong = codec.flip_merge(maps, _mirror(maps, FLIP), [dict(flip_indices=list(range(K)))])
     assert not torch.allclose(wrong['kp_heatmap'], maps['kp_heatmap'])
 
 
@@ -191,6 +217,6 @@ def test_flip_merge_needs_flip_indices():
     maps = {'heatmap': torch.rand(1, 1, 4, 4), 'wh': torch.rand(1, 2, 4, 4),
             'kps': torch.rand(1, 2 * K, 4, 4)}
     with pytest.raises(KeyError, match='flip_indices'):
-        MultiPoseDecoder().flip_merge(maps, maps, [dict()])
+        MultiPoseCodec(num_keypoints=K).flip_merge(maps, maps, [dict()])
     with pytest.raises(ValueError, match='not a permutation'):
-        MultiPoseDecoder().flip_merge(maps, maps, [dict(flip_indices=[0, 1])])
+        MultiPoseCodec(num_keypoints=K).flip_merge(maps, maps, [dict(flip_indices=[0, 1])])

@@ -1,4 +1,4 @@
-"""DDDEncoder / DDDDecoder: decode(encode(gt)) recovers the 3D boxes; encoder rules."""
+"""DDDCodec: decode(encode(gt)) recovers the 3D boxes; target rules; branches."""
 import math
 
 import numpy as np
@@ -7,8 +7,7 @@ import torch
 from mmengine.structures import InstanceData
 
 from mmcenternet.models.losses import BinRotLoss
-from mmcenternet.models.task_modules import DDDDecoder, DDDEncoder, alpha_to_bins
-from mmcenternet.models.task_modules.decoders import bins_to_alpha
+from mmcenternet.models.task_modules import DDDCodec, alpha_to_bins, bins_to_alpha
 from mmcenternet.structures.camera3d import (box3d_corners, project, rot_y_to_alpha, unproject,
                                         wrap_angle)
 
@@ -67,11 +66,10 @@ def test_decode_encode_round_trip(seed):
     gts = [_scene(seed), _scene(seed + 10, 4)]
     metas = [dict(cam2img=P2.numpy(), affine_matrix=np.eye(3))] * 2
     shape = (96, 320)
-    enc = DDDEncoder(num_classes=3, stride=STRIDE)
-    targets = enc.encode(gts, shape, metas)
+    codec = DDDCodec(num_classes=3, stride=STRIDE, topk=20, box_mode='corrected')
+    targets = codec.encode(gts, shape, metas)
     maps = _maps_from_targets(targets, 3, shape)
-    dec = DDDDecoder(topk=20, stride=STRIDE, box_mode='corrected')
-    dets = dec.to_original(dec.decode_maps(maps, metas), metas)
+    dets = codec.to_original(codec.decode_maps(maps, metas), metas)
     for b, gt in enumerate(gts):
         keep = dets['scores'][b] == 1
         assert int(keep.sum()) == len(gt)
@@ -129,14 +127,14 @@ def test_projected_center_mode_recovers_kitti_labelled_boxes():
     gts = [_kitti_like_scene(5, 6, affine), _kitti_like_scene(6, 4, affine)]
     metas = [dict(cam2img=P2.numpy(), affine_matrix=affine)] * 2
     shape = (32, 104)
-    targets = DDDEncoder(num_classes=3, stride=STRIDE, center_mode='projected').encode(
+    targets = DDDCodec(num_classes=3, stride=STRIDE, center_mode='projected').encode(
         gts, shape, metas)
     assert targets['center3d_offset'].shape == (2, 50, 2)
     assert (targets['center3d_offset'][targets['mask'] == 0] == 0).all()
     maps = _maps_from_targets(targets, 3, shape)
     errors = {}
     for mode in ('official', 'projected'):
-        dec = DDDDecoder(topk=20, stride=STRIDE, box_mode='corrected', center_mode=mode)
+        dec = DDDCodec(topk=20, stride=STRIDE, box_mode='corrected', center_mode=mode)
         dets = dec.to_original(dec.decode_maps(maps, metas), metas)
         errors[mode] = torch.cat([(_match_3d(dets, gt, b)[:, :3] - gt.bboxes_3d[:, :3]).abs()
                                   for b, gt in enumerate(gts)])
@@ -155,17 +153,30 @@ def test_projected_center_mode_recovers_kitti_labelled_boxes():
     assert errors['official'].max() > 0.05  # the 2D box center is not the 3D center
 
 
-def test_center_mode_errors():
+def test_branches_follow_the_center_mode():
+    codec = DDDCodec(num_classes=2)
+    assert codec.branch_channels == dict(heatmap=2, wh=2, offset=2, depth=1, rot=8, dim=3)
+    projected = DDDCodec(num_classes=2, center_mode='projected').branch_channels
+    assert projected == dict(codec.branch_channels, center3d_offset=2)
+    assert codec.activations == dict(heatmap='sigmoid', depth='inverse_sigmoid_depth')
+    assert DDDCodec.official_heads == dict(hm='heatmap', wh='wh', reg='offset', dep='depth',
+                                           rot='rot', dim='dim')
+    raw = torch.tensor([0., 2.])
+    torch.testing.assert_close(codec.activate(dict(depth=raw))['depth'],
+                               1 / (raw.sigmoid() + 1e-6) - 1)
+
+
+def test_mode_errors():
     with pytest.raises(ValueError, match='center_mode'):
-        DDDEncoder(center_mode='3d')
-    with pytest.raises(ValueError, match='center_mode'):
-        DDDDecoder(center_mode='3d')
+        DDDCodec(center_mode='3d')
+    with pytest.raises(ValueError, match='box_mode'):
+        DDDCodec(box_mode='exact')
     gt = _scene(0, 2)
     with pytest.raises(KeyError, match='cam2img.*image 0'):
-        DDDEncoder(center_mode='projected').encode([gt], (48, 160), [dict(img_path='a.png')])
-    maps = _maps_from_targets(DDDEncoder().encode([gt], (48, 160)), 3, (48, 160))
+        DDDCodec(center_mode='projected').encode([gt], (48, 160), [dict(img_path='a.png')])
+    maps = _maps_from_targets(DDDCodec().encode([gt], (48, 160)), 3, (48, 160))
     with pytest.raises(KeyError, match='center3d_offset'):
-        DDDDecoder(center_mode='projected').decode_maps(maps, [dict(cam2img=P2.numpy())])
+        DDDCodec(center_mode='projected').decode_maps(maps, [dict(cam2img=P2.numpy())])
 
 
 def test_rescale_and_input_camera_give_the_same_boxes():
@@ -177,9 +188,8 @@ def test_rescale_and_input_camera_give_the_same_boxes():
     moved.bboxes = (corners * 0.5 + torch.tensor([10., -4.], dtype=torch.float64)).view(
         -1, 4).float()
     metas = [dict(cam2img=P2.numpy(), affine_matrix=affine)]
-    enc = DDDEncoder(num_classes=3, stride=STRIDE)
-    maps = _maps_from_targets(enc.encode([moved], (48, 160), metas), 3, (48, 160))
-    dec = DDDDecoder(topk=10, stride=STRIDE)
+    dec = DDDCodec(num_classes=3, stride=STRIDE, topk=10)
+    maps = _maps_from_targets(dec.encode([moved], (48, 160), metas), 3, (48, 160))
     in_input = dec.decode_maps(maps, metas)
     in_original = dec.to_original(in_input, metas)
     torch.testing.assert_close(in_input['bboxes_3d'], in_original['bboxes_3d'], atol=1e-4,
@@ -202,7 +212,7 @@ def test_bins_round_trip_and_overlap():
 
 
 def test_ignore_regions_and_jitter_masks():
-    enc = DDDEncoder(num_classes=3, stride=1, max_objs=4)
+    enc = DDDCodec(num_classes=3, stride=1, max_objs=4)
     boxes = torch.tensor([[10., 10., 20., 20.], [30., 10., 40., 20.], [50., 10., 60., 20.]])
     gt = InstanceData(bboxes=boxes, labels=torch.tensor([1, -1, 2]),
                       bboxes_3d=torch.ones(3, 7) * 5, alphas=torch.zeros(3),
@@ -246,13 +256,21 @@ def test_unproject_inverts_project():
 def test_no_camera_warns_and_gives_no_3d_boxes():
     """An image without ``cam2img`` (e.g. the 2D image demo): a warning naming the remedy,
     never 3D boxes from a made-up camera."""
-    from mmcenternet.models.task_modules.decoders.ddd_decoder import MissingCameraWarning
+    from mmcenternet.models.task_modules import MissingCameraWarning
     gts = [_scene(3)]
     metas = [dict(cam2img=P2.numpy(), affine_matrix=np.eye(3))]
-    enc = DDDEncoder(num_classes=3, stride=STRIDE)
-    maps = _maps_from_targets(enc.encode(gts, (48, 160), metas), 3, (48, 160))
-    dec = DDDDecoder(topk=10, stride=STRIDE)
+    dec = DDDCodec(num_classes=3, stride=STRIDE, topk=10)
+    maps = _maps_from_targets(dec.encode(gts, (48, 160), metas), 3, (48, 160))
     no_cam = [dict(affine_matrix=np.eye(3))]
     with pytest.warns(MissingCameraWarning, match='mono3d_demo.py'):
         dets = dec.to_original(dec.decode_maps(maps, no_cam), no_cam)
     assert 'bboxes_3d' not in dets and dets['bboxes'].shape == (1, 10, 4)
+
+
+def test_check_dataset_compares_the_classes():
+    from mmcenternet.errors import ConfigError
+    codec = DDDCodec(num_classes=3)
+    codec.check_dataset(dict(classes=('Pedestrian', 'Car', 'Cyclist')), 'ds')
+    with pytest.raises(ConfigError, match=r'ds has 2 classes \(Car, Cyclist\) but the codec '
+                       'DDDCodec has num_classes=3'):
+        codec.check_dataset(dict(classes=('Car', 'Cyclist')), 'ds')

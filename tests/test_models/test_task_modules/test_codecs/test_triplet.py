@@ -1,4 +1,4 @@
-"""TripletEncoder / TripletDecoder: round trip, caps, central regions.
+"""TripletCodec: round trip, caps, central regions, branches.
 
 Value-for-value agreement with Duan's code is in tests/test_models/test_duan_triplet_fidelity.py.
 """
@@ -6,16 +6,21 @@ import pytest
 import torch
 from mmengine.structures import InstanceData
 
-from mmcenternet.models.task_modules.decoders.triplet_decoder import central_region
+from mmcenternet.models.task_modules.codecs.triplet import central_region
 from mmcenternet.registry import TASK_UTILS
 
 
-def _encoder(**kwargs):
-    return TASK_UTILS.build(dict(type='TripletEncoder', num_classes=2, **kwargs))
+def _codec(**kwargs):
+    return TASK_UTILS.build(dict(type='TripletCodec', num_classes=2, **kwargs))
 
 
-def _decoder(**kwargs):
-    return TASK_UTILS.build(dict(type='TripletDecoder', **kwargs))
+def test_branches_in_the_order_of_the_head():
+    codec = _codec()
+    assert list(codec.branch_channels.items()) == [
+        ('tl_heatmap', 2), ('br_heatmap', 2), ('ct_heatmap', 2), ('tl_embedding', 1),
+        ('br_embedding', 1), ('tl_offset', 2), ('br_offset', 2), ('ct_offset', 2)]
+    assert codec.activations == dict(tl_heatmap='sigmoid', br_heatmap='sigmoid',
+                                     ct_heatmap='sigmoid')
 
 
 def maps_from_targets(targets, num_classes=2):
@@ -46,8 +51,8 @@ def test_decode_of_encode_recovers_boxes(input_size, feat_size):
                        labels=torch.tensor([1]))]
     metas = [dict(batch_input_shape=(input_size, input_size),
                   img_shape=(input_size, input_size)) for _ in gt]
-    targets = _encoder().encode(gt, (feat_size, feat_size), metas)
-    decoder = _decoder(topk=20, num_dets=100)
+    decoder = _codec(topk=20, num_dets=100)
+    targets = decoder.encode(gt, (feat_size, feat_size), metas)
     dets = decoder.decode_maps(maps_from_targets(targets), metas)
     scores = decoder.rescore(dets)
     for i, g in enumerate(gt):
@@ -63,7 +68,7 @@ def test_decode_of_encode_recovers_boxes(input_size, feat_size):
 
 def test_encoder_falls_back_to_stride_without_metas():
     gt = [InstanceData(bboxes=torch.tensor([[8., 8., 40., 24.]]), labels=torch.tensor([1]))]
-    targets = _encoder(stride=4).encode(gt, (16, 16))
+    targets = _codec(stride=4).encode(gt, (16, 16))
     assert targets['tl_indices'][0, 0] == 2 * 16 + 2
     assert targets['br_indices'][0, 0] == 6 * 16 + 10
     assert targets['ct_indices'][0, 0] == 4 * 16 + 6
@@ -74,7 +79,7 @@ def test_encoder_caps_objects_with_a_counted_warning():
     boxes = torch.tensor([[4. * i, 4., 4. * i + 20, 30.] for i in range(5)])
     gt = [InstanceData(bboxes=boxes, labels=torch.zeros(5, dtype=torch.long))]
     with pytest.warns(UserWarning, match=r'2 object\(s\) beyond max_objs=3'):
-        targets = _encoder(max_objs=3).encode(gt, (16, 16))
+        targets = _codec(max_objs=3).encode(gt, (16, 16))
     assert targets['mask'].sum() == 3
 
 
@@ -82,7 +87,7 @@ def test_encoder_drops_boxes_outside_the_image_and_compacts_slots():
     gt = [InstanceData(bboxes=torch.tensor([[130., 10., 160., 40.], [8., 8., 40., 24.]]),
                        labels=torch.tensor([0, 1]))]
     metas = [dict(batch_input_shape=(128, 128), img_shape=(128, 128))]
-    targets = _encoder().encode(gt, (32, 32), metas)
+    targets = _codec().encode(gt, (32, 32), metas)
     assert targets['mask'][0].tolist()[:2] == [1, 0]
     assert targets['tl_indices'][0, 0] == 2 * 32 + 2
     assert targets['tl_heatmap'][0, 0].sum() == 0
@@ -90,10 +95,10 @@ def test_encoder_drops_boxes_outside_the_image_and_compacts_slots():
 
 def test_empty_images_encode_and_decode():
     gt = [InstanceData(bboxes=torch.zeros(0, 4), labels=torch.zeros(0, dtype=torch.long))]
-    targets = _encoder().encode(gt, (8, 8))
+    targets = _codec().encode(gt, (8, 8))
     assert targets['mask'].sum() == 0 and targets['tl_heatmap'].sum() == 0
     maps = maps_from_targets(targets)
-    dets = _decoder(topk=5).decode_maps(maps)
+    dets = _codec(topk=5).decode_maps(maps)
     assert dets['bboxes'].shape == (1, 25, 4)
 
 
@@ -119,7 +124,7 @@ def test_central_region_formula():
 
 def test_rescore_small_box_uses_n3_and_strict_bounds():
     box = [0., 0., 90., 90.]  # area 8100 <= 150^2: n = 3, region [30, 60]^2
-    decoder = _decoder()
+    decoder = _codec()
     inside = decoder.rescore(_dets([box], [0], [[31., 59.]], [0]))
     on_edge = decoder.rescore(_dets([box], [0], [[30., 45.]], [0]))
     other_class = decoder.rescore(_dets([box], [0], [[45., 45.]], [1]))
@@ -129,13 +134,13 @@ def test_rescore_small_box_uses_n3_and_strict_bounds():
 
 def test_rescore_large_box_uses_n5():
     box = [0., 0., 300., 300.]  # area 90000 > 150^2: n = 5, region [120, 180]^2
-    decoder = _decoder()
+    decoder = _codec()
     in_n3_only = decoder.rescore(_dets([box], [0], [[110., 150.]], [0]))
     in_n5 = decoder.rescore(_dets([box], [0], [[121., 179.]], [0]))
     assert in_n3_only.item() == -1
     assert in_n5.item() == pytest.approx((2 * 0.8 + 0.5) / 3)
     # the area threshold is an option (Duan: 22500 in original-image pixels)
-    assert _decoder(area_thr=1e6).rescore(
+    assert _codec(area_thr=1e6).rescore(
         _dets([box], [0], [[110., 150.]], [0])).item() > 0
 
 
@@ -143,6 +148,6 @@ def test_rescore_takes_the_first_matching_center_and_keeps_rejections():
     box = [0., 0., 90., 90.]
     dets = _dets([box, box], [0, 0], [[40., 40.], [50., 50.]], [0, 0], scores=[0.8, -1.],
                  center_scores=[0.3, 0.9])
-    scores = _decoder().rescore(dets)[0]
+    scores = _codec().rescore(dets)[0]
     assert scores[0].item() == pytest.approx((2 * 0.8 + 0.3) / 3)
     assert scores[1].item() == -1

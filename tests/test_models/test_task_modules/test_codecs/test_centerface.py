@@ -1,5 +1,5 @@
-"""CenterFaceEncoder / CenterFaceDecoder: round trip, the target conventions, landmark masks,
-the flip merge, and the release's decoding (fixture from its own code)."""
+"""CenterFaceCodec: round trip, the target conventions, landmark masks, the flip merge, the
+release's decoding (fixture from its own code), branches and dataset checks."""
 import os.path as osp
 
 import numpy as np
@@ -7,14 +7,15 @@ import pytest
 import torch
 from mmengine.structures import InstanceData
 
-from mmcenternet.models.task_modules import CenterFaceDecoder, CenterFaceEncoder
+from mmcenternet.models.task_modules import CenterFaceCodec
 from mmcenternet.registry import MODELS
+from mmcenternet.errors import ConfigError
 
 STRIDE = 4
 SHAPE = (32, 40)  # output map (H, W): a 128 x 160 input
 FLIP = [1, 0, 2, 4, 3]
-FIXTURE = osp.join(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))), 'data',
-                   'centerface_release.npz')
+TESTS = osp.dirname(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+FIXTURE = osp.join(TESTS, 'data', 'centerface_release.npz')
 
 
 def faces(boxes, landmarks, visible=None):
@@ -55,8 +56,8 @@ def perfect_maps(targets, shape=SHAPE):
 def test_decode_of_encode_recovers_boxes_and_landmarks():
     gts = [faces(BOXES, [face_layout(b) for b in BOXES]),
            faces(BOXES[1:2], [face_layout(BOXES[1])])]
-    targets = CenterFaceEncoder(stride=STRIDE).encode(gts, SHAPE)
-    dets = CenterFaceDecoder(topk=5, stride=STRIDE).decode_maps(perfect_maps(targets))
+    codec = CenterFaceCodec(stride=STRIDE, topk=5)
+    dets = codec.decode_maps(perfect_maps(codec.encode(gts, SHAPE)))
     for img, gt in enumerate(gts):
         n = len(gt)
         assert bool((dets['scores'][img, :n] == 1).all()) and dets['scores'][img, n] < 1
@@ -72,7 +73,7 @@ def test_target_conventions_of_the_release():
     (2.5, 5, 12.5, 21): w 10, h 16, centre (7.5, 13) in pixel (7, 13); a landmark at the
     centre is half-way across the box."""
     pts = [[30., 52.], [10., 20.], [50., 84.], [10., 84.], [30., 52.]]
-    t = CenterFaceEncoder(stride=STRIDE).encode([faces([10, 20, 50, 84], pts)], SHAPE)
+    t = CenterFaceCodec(stride=STRIDE).encode([faces([10, 20, 50, 84], pts)], SHAPE)
     assert t['indices'][0, 0] == 13 * SHAPE[1] + 7
     torch.testing.assert_close(t['scale'][0, 0],
                                torch.tensor([np.log(16.), np.log(10.)], dtype=torch.float32))
@@ -85,7 +86,7 @@ def test_target_conventions_of_the_release():
 
 def test_faces_without_landmarks_train_their_box_only():
     vis = [[2, 2, 2, 2, 2], [0, 0, 0, 0, 0], [2, 1, 0, 2, 0]]
-    t = CenterFaceEncoder(stride=STRIDE).encode(
+    t = CenterFaceCodec(stride=STRIDE).encode(
         [faces(BOXES, [face_layout(b) for b in BOXES], vis)], SHAPE)
     assert t['mask'][0, :3].tolist() == [1, 1, 1]
     per_landmark = t['landmarks_mask'][0, :3].view(3, 5, 2)
@@ -95,24 +96,34 @@ def test_faces_without_landmarks_train_their_box_only():
     assert t['landmarks'][0, 1].abs().sum() == 0  # nothing to learn where unlabelled
     # gt without keypoints at all (e.g. the official WIDER FACE files): boxes only
     plain = InstanceData(bboxes=torch.tensor(BOXES), labels=torch.zeros(3, dtype=torch.long))
-    t = CenterFaceEncoder(stride=STRIDE).encode([plain], SHAPE)
+    t = CenterFaceCodec(stride=STRIDE).encode([plain], SHAPE)
     assert t['mask'][0, :3].sum() == 3 and t['landmarks_mask'].sum() == 0
 
 
 def test_encoder_checks_the_landmark_count():
     gt = faces(BOXES[:1], [face_layout(BOXES[0])])
     with pytest.raises(ValueError, match='num_landmarks'):
-        CenterFaceEncoder(num_landmarks=4).encode([gt], SHAPE)
+        CenterFaceCodec(num_landmarks=4).encode([gt], SHAPE)
+
+
+def test_branches_and_dataset_checks():
+    codec = CenterFaceCodec(num_landmarks=4)
+    assert codec.branch_channels == dict(heatmap=1, scale=2, offset=2, landmarks=8)
+    assert codec.activations == dict(heatmap='sigmoid') and CenterFaceCodec.official_heads == {}
+    codec.check_dataset(dict(classes=('face', ), keypoint_names=tuple('abcd')), 'ds')
+    with pytest.raises(ConfigError, match=r'ds has 5 keypoint_names but the codec '
+                       'CenterFaceCodec has num_landmarks=4'):
+        codec.check_dataset(dict(classes=('face', ), keypoint_names=tuple('abcde')), 'ds')
 
 
 def test_head_loss_ignores_unlabelled_landmarks():
     head = MODELS.build(dict(
         type='CenterNetHead', in_channels=4, feat_channels=0,
-        branches=dict(heatmap=dict(out_channels=1, loss=dict(type='CenterNetFocalLoss')),
-                      scale=dict(out_channels=2, loss=dict(type='RegSmoothL1Loss')),
-                      offset=dict(out_channels=2, loss=dict(type='RegSmoothL1Loss')),
-                      landmarks=dict(out_channels=10, loss=dict(type='RegSmoothL1Loss'))),
-        encoder=dict(type='CenterFaceEncoder'), decoder=dict(type='CenterFaceDecoder')))
+        codec=dict(type='CenterFaceCodec'),
+        branches=dict(heatmap=dict(loss=dict(type='CenterNetFocalLoss')),
+                      scale=dict(loss=dict(type='RegSmoothL1Loss')),
+                      offset=dict(loss=dict(type='RegSmoothL1Loss')),
+                      landmarks=dict(loss=dict(type='RegSmoothL1Loss')))))
     outs = head((torch.randn(1, 4, *SHAPE), ))
     labelled = faces(BOXES, [face_layout(b) for b in BOXES])
     unlabelled = faces(BOXES, [face_layout(b) for b in BOXES], [[0] * 5] * 3)
@@ -134,11 +145,10 @@ def test_flip_merge_of_a_mirrored_image_keeps_the_faces():
     mirrored_pts = pts.copy()
     mirrored_pts[..., 0] = width - pts[..., 0]
     mirrored_pts = mirrored_pts[:, FLIP]
-    enc = CenterFaceEncoder(stride=STRIDE)
-    maps = perfect_maps(enc.encode([faces(boxes.tolist(), pts.tolist())], SHAPE))
-    flipped = perfect_maps(enc.encode([faces(mirrored_boxes.tolist(),
-                                             mirrored_pts.tolist())], SHAPE))
-    decoder = CenterFaceDecoder(topk=3, stride=STRIDE)
+    decoder = CenterFaceCodec(stride=STRIDE, topk=3)
+    maps = perfect_maps(decoder.encode([faces(boxes.tolist(), pts.tolist())], SHAPE))
+    flipped = perfect_maps(decoder.encode([faces(mirrored_boxes.tolist(),
+                                                 mirrored_pts.tolist())], SHAPE))
     merged = decoder.flip_merge(maps, flipped, [dict(flip_indices=FLIP)])
     dets = decoder.decode_maps(merged)
     order = torch.argsort(dets['bboxes'][0, :, 0])
@@ -160,10 +170,8 @@ def test_same_faces_as_the_release_decode():
             if k.startswith('map_')}
     head = MODELS.build(dict(
         type='CenterNetHead', in_channels=4, feat_channels=0,
-        branches=dict(heatmap=dict(out_channels=1), scale=dict(out_channels=2),
-                      offset=dict(out_channels=2), landmarks=dict(out_channels=10)),
-        encoder=dict(type='CenterFaceEncoder'),
-        decoder=dict(type='CenterFaceDecoder', kernel=1, topk=maps['heatmap'].numel()),
+        branches=dict(heatmap=dict(), scale=dict(), offset=dict(), landmarks=dict()),
+        codec=dict(type='CenterFaceCodec', kernel=1, topk=maps['heatmap'].numel()),
         test_cfg=dict(score_thr=float(data['threshold']),
                       nms=dict(type='nms', iou_threshold=0.3, offset=1))))
     res = head.decode_maps(maps, [dict(img_shape=(96, 128))], rescale=False)[0]

@@ -1,4 +1,4 @@
-"""Training targets of CenterNet multi-person pose (the official ``multi_pose`` sample)."""
+"""CenterNet multi-person pose (official ``multi_pose``): targets and decoding, batched."""
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
@@ -7,12 +7,9 @@ from torch import Tensor
 
 from mmcenternet.registry import TASK_UTILS
 from ..gaussian import draw_gaussians, gaussian_windows
-from .ctdet_encoder import CTDetEncoder, _boxes_tensor
-
-
-def _first_rows(tensors: Sequence[Tensor], max_objs: int, shape: Tuple[int, ...]) -> Tensor:
-    """Concatenates each image's first ``max_objs`` rows (the order of ``flatten_gt``)."""
-    return torch.cat([t[:max_objs].reshape(-1, *shape) for t in tensors])
+from ..peaks import gather_at, local_peaks
+from .base import boxes_tensor, first_rows, flip_permutation
+from .ctdet import CTDetCodec
 
 
 def segmented_exclusive_max(values: Tensor, segment: Tensor) -> Tensor:
@@ -37,13 +34,14 @@ def segmented_exclusive_max(values: Tensor, segment: Tensor) -> Tensor:
 
 
 @TASK_UTILS.register_module()
-class MultiPoseEncoder(CTDetEncoder):
-    """Encodes gt boxes and keypoints into the official ``multi_pose`` targets.
+class MultiPoseCodec(CTDetCodec):
+    """People (boxes) and their ``K`` joints: the branches of :class:`CTDetCodec` plus
+    ``kps`` (2K), ``kp_heatmap`` (K) and ``kp_offset`` (2).
 
-    Matches the target code of the official ``MultiPoseDataset.__getitem__`` value for
-    value, for a whole batch at once (no loop over people or joints):
+    :meth:`encode` matches the target code of the official ``MultiPoseDataset.__getitem__``
+    value for value, for a whole batch at once (no loop over people or joints):
 
-    - boxes as :class:`CTDetEncoder` (``heatmap``, ``wh``, ``offset``, ``indices``,
+    - boxes as :class:`CTDetCodec` (``heatmap``, ``wh``, ``offset``, ``indices``,
       ``mask``); a person without any annotated joint (all visibilities 0, e.g. COCO crowd
       regions) still gets its center peak but no ``wh`` / ``offset`` loss (``mask`` 0), as
       officially (the official code first writes 0.9999 at the center, which its own
@@ -61,6 +59,16 @@ class MultiPoseEncoder(CTDetEncoder):
     the class heatmap drawn so far (later objects overwrite, as the official
     ``draw_dense_reg``), weighted by the per-joint max of the objects' gaussians.
 
+    :meth:`decode_maps` is the official ``multi_pose_decode``: boxes as :class:`CTDetCodec`;
+    each person's joints are the ``kps`` offsets at its peak added to the peak's integer
+    position; with a ``kp_heatmap`` each joint is then snapped to the nearest of that joint's
+    top-K ``kp_heatmap`` peaks (3x3 max-pool peaks, ``+ kp_offset`` or ``+ 0.5``) whose score
+    exceeds ``snap_thr``, unless that peak lies outside the person's box or farther than
+    ``snap_dist * max(box h, box w)``. Outputs (``(B, K, ...)``, input pixels): ``bboxes``,
+    ``scores``, ``labels``, ``keypoints (B, K, J, 2)`` and ``keypoint_scores (B, K, J)``. The
+    official code gives no per-joint score; here a snapped joint scores its peak and a
+    regressed one 0.
+
     Differences: the official code can rotate (``--aug_rot``, 0 by default); the input
     transform here does not, so that branch is absent. Keypoints arrive in network-input
     pixels and are divided by ``stride`` (the official code maps them to the output with
@@ -71,6 +79,8 @@ class MultiPoseEncoder(CTDetEncoder):
         num_keypoints: Joints per object ``K`` (17 for COCO).
         stride: Output stride.
         max_objs: Object slots per image (official ``coco_hp``: 32).
+        topk: People per image, and peaks per joint channel (official ``K`` 100).
+        kernel: Peak window of both heatmaps (official 3).
         radius_mode: ``'official'`` or ``'corrected'`` (see ``gaussian_radius``).
         min_overlap: IoU of the radius rule.
         dense_hp: Dense keypoint-offset targets (see above).
@@ -78,26 +88,52 @@ class MultiPoseEncoder(CTDetEncoder):
             those does "no annotated joint" switch off the box size / offset loss, so a
             model can detect every COCO class and the pose of people (official multi_pose
             has the one person class).
+        snap_thr: Minimum joint peak score (official 0.1).
+        snap_dist: Maximum snapping distance as a fraction of the box's longer side
+            (official 0.3).
     """
 
+    point_keys = ('bboxes', 'keypoints')
+    instance_keys = ('bboxes', 'scores', 'labels', 'keypoints', 'keypoint_scores')
+    official_heads = dict(CTDetCodec.official_heads, hps='kps', hm_hp='kp_heatmap',
+                          hp_offset='kp_offset')
+
     def __init__(self, num_classes: int = 1, num_keypoints: int = 17, stride: int = 4,
-                 max_objs: int = 32, radius_mode: str = 'official', min_overlap: float = 0.7,
-                 dense_hp: bool = False,
-                 keypoint_labels: Optional[Sequence[int]] = None) -> None:
+                 max_objs: int = 32, topk: int = 100, kernel: int = 3,
+                 radius_mode: str = 'official', min_overlap: float = 0.7,
+                 dense_hp: bool = False, keypoint_labels: Optional[Sequence[int]] = None,
+                 snap_thr: float = 0.1, snap_dist: float = 0.3) -> None:
         super().__init__(num_classes=num_classes, stride=stride, max_objs=max_objs,
-                         radius_mode=radius_mode, min_overlap=min_overlap)
+                         topk=topk, kernel=kernel, radius_mode=radius_mode,
+                         min_overlap=min_overlap)
         if num_keypoints < 1:
-            raise ValueError(f'MultiPoseEncoder.num_keypoints must be >= 1, got {num_keypoints}')
+            raise ValueError(f'MultiPoseCodec.num_keypoints must be >= 1, got {num_keypoints}')
         self.num_keypoints = num_keypoints
         self.dense_hp = dense_hp
         if keypoint_labels is not None:
             bad = [lb for lb in keypoint_labels if not 0 <= int(lb) < num_classes]
             if bad:
-                raise ValueError(f'MultiPoseEncoder.keypoint_labels {bad} are not labels of '
+                raise ValueError(f'MultiPoseCodec.keypoint_labels {bad} are not labels of '
                                  f'the {num_classes} classes')
         self.keypoint_labels = None if keypoint_labels is None else [int(lb) for lb in
                                                                      keypoint_labels]
+        self.snap_thr = snap_thr
+        self.snap_dist = snap_dist
 
+    @property
+    def branch_channels(self) -> Dict[str, int]:
+        k = self.num_keypoints
+        return dict(super().branch_channels, kps=2 * k, kp_heatmap=k, kp_offset=2)
+
+    @property
+    def activations(self) -> Dict[str, str]:
+        return dict(heatmap='sigmoid', kp_heatmap='sigmoid')
+
+    def check_dataset(self, metainfo, where: str) -> None:
+        super().check_dataset(metainfo, where)
+        self._check_keypoints(metainfo, where, self.num_keypoints, 'num_keypoints')
+
+    # ------------------------------------------------------------------ encoding
     def encode(self, batch_gt_instances: Sequence[InstanceData], feat_shape: Tuple[int, int],
                batch_img_metas: Optional[List[dict]] = None) -> Dict[str, Tensor]:
         """Encodes the gt of a batch.
@@ -109,23 +145,23 @@ class MultiPoseEncoder(CTDetEncoder):
             batch_img_metas: Unused.
 
         Returns:
-            The :class:`CTDetEncoder` targets plus ``kps``, ``kps_mask``, ``kp_heatmap``,
+            The :class:`CTDetCodec` targets plus ``kps``, ``kps_mask``, ``kp_heatmap``,
             ``kp_offset``, ``kp_offset_indices``, ``kp_offset_mask`` (see the class doc).
         """
         for i, gt in enumerate(batch_gt_instances):
             missing = [k for k in ('keypoints', 'keypoints_visible') if k not in gt]
             if missing:
                 raise KeyError(
-                    f'MultiPoseEncoder: gt_instances of image {i} have no {missing}; the '
+                    f'MultiPoseCodec: gt_instances of image {i} have no {missing}; the '
                     'pipeline must load and pack them (LoadPoseAnnotations, '
                     'PackCenterNetInputs)')
             if gt.keypoints.shape[1:] != (self.num_keypoints, 2):
                 raise ValueError(
-                    f'MultiPoseEncoder: gt keypoints of image {i} have shape '
+                    f'MultiPoseCodec: gt keypoints of image {i} have shape '
                     f'{tuple(gt.keypoints.shape)}, expected (N, {self.num_keypoints}, 2) '
-                    '(model.bbox_head.encoder.num_keypoints)')
+                    '(model.bbox_head.codec.num_keypoints)')
         return self.encode_tensors(
-            [_boxes_tensor(g.bboxes) for g in batch_gt_instances],
+            [boxes_tensor(g.bboxes) for g in batch_gt_instances],
             [g.labels for g in batch_gt_instances],
             [g.keypoints for g in batch_gt_instances],
             [g.keypoints_visible for g in batch_gt_instances], feat_shape)
@@ -139,8 +175,8 @@ class MultiPoseEncoder(CTDetEncoder):
         k = self.num_keypoints
         targets, objs = self.encode_boxes(batch_bboxes, batch_labels, feat_shape)
         device = targets['heatmap'].device
-        kpts = _first_rows(batch_keypoints, self.max_objs, (k, 2)).to(device, torch.float32)
-        vis = _first_rows(batch_visible, self.max_objs, (k, )).to(device)
+        kpts = first_rows(batch_keypoints, self.max_objs, (k, 2)).to(device, torch.float32)
+        vis = first_rows(batch_visible, self.max_objs, (k, )).to(device)
         kpts, vis = kpts[objs['row']] / self.stride, vis[objs['row']]
         img, slot = objs['img'], objs['slot']
 
@@ -220,3 +256,91 @@ class MultiPoseEncoder(CTDetEncoder):
         weight = weight.view(num_imgs, k, 1, height, width).expand(-1, -1, 2, -1, -1)
         return dict(kps=dense.reshape(num_imgs, 2 * k, height, width),
                     kps_mask=weight.reshape(num_imgs, 2 * k, height, width))
+
+    # ------------------------------------------------------------------ decoding
+    def decode_maps(self, maps: Dict[str, Tensor],
+                    batch_img_metas: Optional[List[dict]] = None) -> Dict[str, Tensor]:
+        """Decodes the pose branches of a batch: ``heatmap (B, C, H, W)``, ``wh``, ``kps
+        (B, 2J, H, W)`` (joint offsets from the center, ``(x, y)`` per joint) and the optional
+        ``offset``, ``kp_heatmap (B, J, H, W)`` (none: no snapping) and ``kp_offset`` (none:
+        joint peaks at +0.5), as the official ``--not_reg_offset`` / ``--not_hm_hp`` /
+        ``--not_reg_hp_offset``."""
+        heatmap, kps, kp_heatmap = maps['heatmap'], maps['kps'], maps.get('kp_heatmap')
+        dets = self.decode(heatmap, maps['wh'], maps.get('offset'))
+        num_imgs, num_dets = dets['pixel'].shape
+        width = heatmap.shape[-1]
+        ys = torch.div(dets['pixel'], width, rounding_mode='floor')
+        peak = torch.stack([dets['pixel'] - ys * width, ys], dim=-1).to(kps.dtype)
+        joints = gather_at(kps, dets['pixel']).view(num_imgs, num_dets, -1, 2)
+        joints = joints + peak[:, :, None, :]
+        scores = joints.new_zeros(joints.shape[:3])
+        if kp_heatmap is not None:
+            joints, scores = self.snap(joints, dets['bboxes'] / self.stride, kp_heatmap,
+                                       maps.get('kp_offset'))
+        dets['keypoints'] = joints * self.stride
+        dets['keypoint_scores'] = scores
+        return dets
+
+    def joint_peaks(self, kp_heatmap: Tensor,
+                    kp_offset: Optional[Tensor]) -> Tuple[Tensor, Tensor]:
+        """Top-K peaks of every joint channel: ``(xy (B, J, P, 2), score (B, J, P))``, with
+        the peaks at or below ``snap_thr`` moved far away (score -1), as officially."""
+        num_imgs, num_joints, height, width = kp_heatmap.shape
+        k = min(self.topk, height * width)
+        scores, pixel = local_peaks(kp_heatmap, self.kernel).reshape(
+            num_imgs, num_joints, -1).topk(k)
+        ys = torch.div(pixel, width, rounding_mode='floor')
+        xy = torch.stack([pixel - ys * width, ys], dim=-1).to(kp_heatmap.dtype)
+        if kp_offset is None:
+            xy = xy + 0.5
+        else:
+            xy = xy + gather_at(kp_offset, pixel.view(num_imgs, -1)).view(
+                num_imgs, num_joints, k, 2)
+        valid = scores > self.snap_thr
+        xy = torch.where(valid[..., None], xy, xy.new_tensor(-10000.))
+        return xy, torch.where(valid, scores, scores.new_tensor(-1.))
+
+    def snap(self, joints: Tensor, boxes: Tensor, kp_heatmap: Tensor,
+             kp_offset: Optional[Tensor]) -> Tuple[Tensor, Tensor]:
+        """Moves regressed joints ``(B, K, J, 2)`` onto joint peaks (output pixels).
+
+        Returns:
+            The joints and their scores ``(B, K, J)`` (0 where not snapped).
+        """
+        peaks, peak_scores = self.joint_peaks(kp_heatmap, kp_offset)  # (B, J, P, ...)
+        regressed = joints.transpose(1, 2)  # (B, J, K, 2)
+        dist = ((regressed[:, :, :, None] - peaks[:, :, None]) ** 2).sum(-1).sqrt()
+        min_dist, nearest = dist.min(dim=3)  # (B, J, K)
+        score = peak_scores.gather(2, nearest)
+        near = peaks.gather(2, nearest[..., None].expand(-1, -1, -1, 2))
+        left, top, right, bottom = (boxes[..., i][:, None] for i in range(4))  # (B, 1, K)
+        x, y = near[..., 0], near[..., 1]
+        reject = ((x < left) | (x > right) | (y < top) | (y > bottom) |
+                  (score < self.snap_thr) |
+                  (min_dist > torch.maximum(bottom - top, right - left) * self.snap_dist))
+        out = torch.where(reject[..., None], regressed, near)
+        score = torch.where(reject, score.new_zeros(()), score)
+        return out.transpose(1, 2), score.transpose(1, 2)
+
+    def flip_merge(self, maps: Dict[str, Tensor], flipped_maps: Dict[str, Tensor],
+                   batch_img_metas: Optional[List[dict]] = None) -> Dict[str, Tensor]:
+        """Official pose flip test: ``heatmap`` and ``wh`` as the base class; ``kps``
+        mirrored (x offsets negated) and ``kp_heatmap`` mirrored, both with the left/right
+        joints swapped by the metas' ``flip_indices`` (official ``flip_lr_off`` /
+        ``flip_lr``, for any number of joints), then averaged; ``offset`` and
+        ``kp_offset`` from the unflipped image."""
+        merged = super().flip_merge(maps, flipped_maps, batch_img_metas)
+        if 'kps' not in flipped_maps and 'kp_heatmap' not in flipped_maps:
+            return merged
+        num_joints = maps['kps'].shape[1] // 2
+        perm = flip_permutation(batch_img_metas, num_joints, maps['kps'].device)
+        if 'kps' in flipped_maps:
+            mirrored = flipped_maps['kps'].flip(-1)
+            num_imgs, channels, height, width = mirrored.shape
+            sign = mirrored.new_tensor([-1., 1.]).view(1, 1, 2, 1, 1)
+            mirrored = (mirrored.view(num_imgs, num_joints, 2, height, width) * sign)[:, perm]
+            merged['kps'] = (maps['kps'] + mirrored.reshape(maps['kps'].shape)) / 2
+        if 'kp_heatmap' in flipped_maps:
+            mirrored = flipped_maps['kp_heatmap'].flip(-1)[:, perm]
+            merged['kp_heatmap'] = (maps['kp_heatmap'] + mirrored) / 2
+        return merged

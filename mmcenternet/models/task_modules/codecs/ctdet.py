@@ -1,4 +1,4 @@
-"""Training targets of CenterNet 2D detection (the official ``ctdet`` sample generator)."""
+"""CenterNet 2D detection (official ``ctdet``): targets and decoding, batched."""
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
@@ -7,44 +7,57 @@ from torch import Tensor
 
 from mmcenternet.registry import TASK_UTILS
 from ..gaussian import RADIUS_MODES, draw_gaussians, flatten_gt, gaussian_radius
-
-
-def _boxes_tensor(bboxes) -> Tensor:
-    """Accepts a plain ``(N, 4)`` tensor or mmdet's ``HorizontalBoxes``."""
-    return bboxes.tensor if hasattr(bboxes, 'tensor') else bboxes
+from ..peaks import gather_at, local_peaks, topk_peaks
+from .base import BaseCodec, boxes_tensor
 
 
 @TASK_UTILS.register_module()
-class CTDetEncoder:
-    """Encodes gt boxes into heatmap / size / offset targets at the output stride.
+class CTDetCodec(BaseCodec):
+    """Boxes as heatmap peaks (``heatmap`` C, ``wh`` 2, ``offset`` 2 branches).
 
-    Matches the official ``CTDetDataset.__getitem__`` target code value for value, but for
-    a whole batch at once in torch (no loop over objects): boxes (in network-input pixels)
-    are divided by ``stride`` and clipped to ``[0, size - 1]``; objects whose clipped box has
-    no area get no target; the radius is ``max(0, int(gaussian_radius(ceil(h), ceil(w))))``;
-    the peak sits at the truncated float center; ``wh`` is the clipped box size in output
-    pixels and ``offset`` the center's fractional part. Only the first ``max_objs`` objects
-    of an image are used, as officially.
+    :meth:`encode` matches the official ``CTDetDataset.__getitem__`` target code value for
+    value, but for a whole batch at once in torch (no loop over objects): boxes (in
+    network-input pixels) are divided by ``stride`` and clipped to ``[0, size - 1]``;
+    objects whose clipped box has no area get no target; the radius is
+    ``max(0, int(gaussian_radius(ceil(h), ceil(w))))``; the peak sits at the truncated float
+    center; ``wh`` is the clipped box size in output pixels and ``offset`` the center's
+    fractional part. Only the first ``max_objs`` objects of an image are used, as officially.
+
+    :meth:`decode_maps` is the official ``ctdet_decode``: 3x3 max-pool peaks, top-K over all
+    classes, box = (peak + offset) +- wh / 2, times the stride. No NMS (CenterNet's peaks
+    replace it); the head can add one.
 
     Args:
         num_classes: Number of heatmap channels.
         stride: Output stride of the network (4 for all official models).
         max_objs: Target slots per image (official 128).
+        topk: Detections per image (official K = 100).
+        kernel: Peak window (official 3).
         radius_mode: ``'official'`` or ``'corrected'`` (see :func:`gaussian_radius`).
         min_overlap: IoU used by the radius rule (official 0.7).
     """
 
+    official_heads = {'hm': 'heatmap', 'wh': 'wh', 'reg': 'offset'}
+
     def __init__(self, num_classes: int, stride: int = 4, max_objs: int = 128,
-                 radius_mode: str = 'official', min_overlap: float = 0.7) -> None:
+                 topk: int = 100, kernel: int = 3, radius_mode: str = 'official',
+                 min_overlap: float = 0.7) -> None:
         if radius_mode not in RADIUS_MODES:
-            raise ValueError(f'CTDetEncoder.radius_mode must be one of {RADIUS_MODES}, '
-                             f'got {radius_mode!r}')
+            raise ValueError(f'{type(self).__name__}.radius_mode must be one of '
+                             f'{RADIUS_MODES}, got {radius_mode!r}')
         self.num_classes = num_classes
         self.stride = stride
         self.max_objs = max_objs
+        self.topk = topk
+        self.kernel = kernel
         self.radius_mode = radius_mode
         self.min_overlap = min_overlap
 
+    @property
+    def branch_channels(self) -> Dict[str, int]:
+        return dict(heatmap=self.num_classes, wh=2, offset=2)
+
+    # ------------------------------------------------------------------ encoding
     def encode(self, batch_gt_instances: Sequence[InstanceData], feat_shape: Tuple[int, int],
                batch_img_metas: Optional[List[dict]] = None) -> Dict[str, Tensor]:
         """Encodes the gt of a batch.
@@ -52,14 +65,14 @@ class CTDetEncoder:
         Args:
             batch_gt_instances: Per image, ``bboxes`` (xyxy, input pixels) and ``labels``.
             feat_shape: ``(H, W)`` of the output maps.
-            batch_img_metas: The images' metainfo (unused by 2D boxes; every encoder takes
+            batch_img_metas: The images' metainfo (unused by 2D boxes; every codec takes
                 it, for tasks whose targets need e.g. the camera calibration).
 
         Returns:
             ``heatmap (B, C, H, W)``, ``wh (B, M, 2)``, ``offset (B, M, 2)``,
             ``indices (B, M)`` (flat ``y * W + x``), ``mask (B, M)`` (float).
         """
-        return self.encode_tensors([_boxes_tensor(g.bboxes) for g in batch_gt_instances],
+        return self.encode_tensors([boxes_tensor(g.bboxes) for g in batch_gt_instances],
                                    [g.labels for g in batch_gt_instances], feat_shape)
 
     def encode_tensors(self, batch_bboxes: Sequence[Tensor], batch_labels: Sequence[Tensor],
@@ -132,3 +145,34 @@ class CTDetEncoder:
             offset=torch.zeros((num_imgs, m, 2), device=device),
             indices=torch.zeros((num_imgs, m), dtype=torch.long, device=device),
             mask=torch.zeros((num_imgs, m), device=device))
+
+    # ------------------------------------------------------------------ decoding
+    def decode_maps(self, maps: Dict[str, Tensor],
+                    batch_img_metas: Optional[List[dict]] = None) -> Dict[str, Tensor]:
+        """:meth:`decode` of the ``heatmap``, ``wh`` and (optional) ``offset`` branches."""
+        return self.decode(maps['heatmap'], maps['wh'], maps.get('offset'))
+
+    def decode(self, heatmap: Tensor, wh: Tensor,
+               offset: Optional[Tensor] = None) -> Dict[str, Tensor]:
+        """Decodes a batch.
+
+        Args:
+            heatmap: ``(B, C, H, W)`` scores in ``[0, 1]`` (after sigmoid / flip merge).
+            wh: ``(B, 2, H, W)`` box sizes in output pixels.
+            offset: ``(B, 2, H, W)`` sub-pixel center offsets, or None (centers at +0.5).
+
+        Returns:
+            ``bboxes (B, K, 4)`` xyxy in input pixels, ``scores (B, K)``, ``labels (B, K)``,
+            ``centers (B, K, 2)`` and ``pixel (B, K)`` for tasks that decode more there.
+        """
+        scores, labels, pixel, ys, xs = topk_peaks(local_peaks(heatmap, self.kernel),
+                                                   self.topk)
+        centers = torch.stack([xs, ys], dim=2).to(wh.dtype)
+        if offset is None:
+            centers = centers + 0.5
+        else:
+            centers = centers + gather_at(offset, pixel)
+        half = gather_at(wh, pixel) / 2
+        bboxes = torch.cat([centers - half, centers + half], dim=2) * self.stride
+        return dict(bboxes=bboxes, scores=scores, labels=labels, centers=centers,
+                    pixel=pixel)
