@@ -23,7 +23,7 @@ CONFIG = osp.join(ROOT, 'configs', 'centernet_3d',
                   'centernet_dla34-dcnv2_2xb8-1280x384-70e_kitti-3dop.py')
 TOOL = osp.join(ROOT, 'tools', 'model_converters', 'centernet_official2mmcn.py')
 DDD_HEADS = {'hm': 3, 'dep': 1, 'rot': 8, 'dim': 3, 'wh': 2, 'reg': 2}
-DDD_HEAD_MAP, detect_task = load_tool().DDD_HEAD_MAP, load_tool().detect_task
+DDD_HEAD_MAP, detect_task = load_tool().TASK_HEAD_MAPS['ddd'], load_tool().detect_task
 
 
 def _ours():

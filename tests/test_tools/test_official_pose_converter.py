@@ -21,7 +21,7 @@ from .test_official_converter import (convert_official_state_dict, dla_cfg, hour
 from .toy_workspace import ROOT
 
 TOOL = load_tool()
-MULTI_POSE_HEAD_MAP, detect_head_map = TOOL.MULTI_POSE_HEAD_MAP, TOOL.detect_head_map
+MULTI_POSE_HEAD_MAP, detect_head_map = TOOL.TASK_HEAD_MAPS['multi_pose'], TOOL.detect_head_map
 POSE_HEADS = {'hm': 1, 'wh': 2, 'hps': 34, 'reg': 2, 'hm_hp': 17, 'hp_offset': 2}
 POSE_HEAD = Config.fromfile(osp.join(ROOT, 'configs', '_base_', 'models',
                                      'centernet_pose_head.py')).pose_head.to_dict()
@@ -54,6 +54,13 @@ def test_pose_heads_are_detected():
     assert detect_head_map(sd) == MULTI_POSE_HEAD_MAP
     assert detect_head_map({'module.' + k: v for k, v in sd.items()}) == MULTI_POSE_HEAD_MAP
     assert 'hps' not in detect_head_map({'hm.0.weight': None})
+    # official --not_hm_hp: no joint heatmap heads, still multi_pose
+    assert detect_head_map({k: None for k in ('hm.0.weight', 'wh.0.weight', 'reg.0.weight',
+                                              'hps.0.weight')}) == MULTI_POSE_HEAD_MAP
+    # the head names come from the codecs
+    from mmcenternet.models.task_modules import CTDetCodec, DDDCodec, MultiPoseCodec
+    assert TOOL.TASK_HEAD_MAPS == {codec.official_task: codec.official_heads
+                                   for codec in (CTDetCodec, MultiPoseCodec, DDDCodec)}
 
 
 @pytest.mark.parametrize('arch', ['dla_34', 'hourglass'])

@@ -12,7 +12,8 @@ task (``ctdet``; ``multi_pose``, the ``hps`` heads; ``ddd``, the monocular 3D he
 ``dep``/``rot``/``dim``) are detected from the keys when not given. The source is read with ``weights_only=True`` (a
 checkpoint cannot run code) and the result holds plain tensors only, so it loads with
 ``torch.load(weights_only=True)`` / ``load_from=...``. The key mapping lives in
-``mmcenternet.checkpoint.official``; the head names of each official task are here.
+``mmcenternet.checkpoint.official``; the head names of each official task come from its
+codec (``official_task``, ``official_heads``).
 """
 import argparse
 import sys
@@ -22,28 +23,30 @@ from mmcenternet.checkpoint import atomic_torch_save, strip_module_prefix
 from mmcenternet.checkpoint.official import (convert_official_state_dict, detect_arch,
                                              read_checkpoint)
 from mmcenternet.errors import CheckpointError, ConversionError
+from mmcenternet.registry import TASK_UTILS
+from mmcenternet.utils import register_all_modules
 
-# TODO(codec.official_heads): build these tables from the registered codecs (the
-# ``TASK_UTILS`` classes with an ``official_heads`` attribute) once the codecs carry them.
-#: Official head name -> our branch name (ctdet).
-DEFAULT_HEAD_MAP: Dict[str, str] = {'hm': 'heatmap', 'wh': 'wh', 'reg': 'offset'}
-#: ... of ``multi_pose`` (``hps``, ``hm_hp``, ``hp_offset``; configs/centernet_pose) ...
-MULTI_POSE_HEAD_MAP: Dict[str, str] = dict(DEFAULT_HEAD_MAP, hps='kps', hm_hp='kp_heatmap',
-                                           hp_offset='kp_offset')
-#: ... and of monocular 3D (``ddd``): ctdet's heads plus depth, rotation bins and size.
-DDD_HEAD_MAP: Dict[str, str] = dict(DEFAULT_HEAD_MAP, dep='depth', rot='rot', dim='dim')
-#: Head maps by official ``task``.
-TASK_HEAD_MAPS: Dict[str, Dict[str, str]] = {
-    'ctdet': DEFAULT_HEAD_MAP, 'multi_pose': MULTI_POSE_HEAD_MAP, 'ddd': DDD_HEAD_MAP}
+
+def task_head_maps() -> Dict[str, Dict[str, str]]:
+    """Official ``task`` -> {official head name: our branch name}, from the registered codecs
+    (their ``official_task`` and ``official_heads``): a task names its heads in its own
+    codec file, not here."""
+    register_all_modules(init_default_scope=False)
+    return {cls.official_task: dict(cls.official_heads)
+            for cls in TASK_UTILS.module_dict.values()
+            if vars(cls).get('official_task')}  # set by the class itself, not inherited
+
+
+TASK_HEAD_MAPS: Dict[str, Dict[str, str]] = task_head_maps()
 
 
 def detect_task(state_dict: Mapping) -> str:
-    """The official ``task`` of a state dict from its heads: ``'multi_pose'`` with an
-    ``hps`` head, ``'ddd'`` with ``dep``, ``rot`` and ``dim``, else ``'ctdet'``."""
+    """The official ``task`` of a state dict from its heads: the task with the most of its
+    heads present (ties: the one with fewer heads), e.g. ``'multi_pose'`` for ``hps`` (also
+    without ``hm_hp``, official ``--not_hm_hp``), ``'ddd'`` for ``dep``/``rot``/``dim``."""
     heads = {key.split('.')[0] for key in strip_module_prefix(state_dict)}
-    if 'hps' in heads:
-        return 'multi_pose'
-    return 'ddd' if {'dep', 'rot', 'dim'} <= heads else 'ctdet'
+    return max(TASK_HEAD_MAPS, key=lambda task: (len(heads & set(TASK_HEAD_MAPS[task])),
+                                                  -len(TASK_HEAD_MAPS[task])))
 
 
 def detect_head_map(state_dict: Mapping) -> Dict[str, str]:
@@ -55,7 +58,7 @@ def parse_head_map(items: Optional[List[str]],
                    base: Optional[Dict[str, str]] = None) -> Dict[str, str]:
     """``['hps=kpt_offset', ...]`` -> the ``base`` head map (default: ctdet's) extended by
     those entries."""
-    head_map = dict(DEFAULT_HEAD_MAP if base is None else base)
+    head_map = dict(TASK_HEAD_MAPS['ctdet'] if base is None else base)
     for item in items or []:
         official, sep, ours = item.partition('=')
         if not sep or not official or not ours:

@@ -118,6 +118,8 @@ class BaseCodec:
             after ONNX Runtime.
         flip_average: Branches averaged with their mirror in :meth:`flip_merge`; the other
             branches are taken from the unflipped image, as the official flip test.
+        official_task: The official CenterNet ``--task`` whose checkpoints have this
+            codec's heads (``'ctdet'``, ``'multi_pose'``, ``'ddd'``), or None.
         official_heads: Official head name -> branch name (read by the converter of the
             official checkpoints), e.g. ``{'hm': 'heatmap', 'wh': 'wh', 'reg': 'offset'}``.
     """
@@ -126,6 +128,7 @@ class BaseCodec:
     instance_keys: Sequence[str] = ('bboxes', 'scores', 'labels')
     finalize_keys: Sequence[str] = ()
     flip_average: Sequence[str] = ('heatmap', 'wh')
+    official_task: Optional[str] = None
     official_heads: Dict[str, str] = {}
     num_classes: int
     stride: float

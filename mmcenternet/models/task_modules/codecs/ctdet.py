@@ -37,6 +37,7 @@ class CTDetCodec(BaseCodec):
         min_overlap: IoU used by the radius rule (official 0.7).
     """
 
+    official_task = 'ctdet'
     official_heads = {'hm': 'heatmap', 'wh': 'wh', 'reg': 'offset'}
 
     def __init__(self, num_classes: int, stride: int = 4, max_objs: int = 128,

@@ -155,6 +155,7 @@ class DDDCodec(CTDetCodec):
     finalize_keys: Sequence[str] = ('depths', 'dims')
     # depth and size are mirror-invariant; the rotation and offsets are not
     flip_average: Sequence[str] = ('heatmap', 'wh', 'depth', 'dim')
+    official_task = 'ddd'
     official_heads = dict(CTDetCodec.official_heads, dep='depth', rot='rot', dim='dim')
 
     def __init__(self, num_classes: int = 3, stride: int = 4, max_objs: int = 50,

@@ -95,6 +95,7 @@ class MultiPoseCodec(CTDetCodec):
 
     point_keys = ('bboxes', 'keypoints')
     instance_keys = ('bboxes', 'scores', 'labels', 'keypoints', 'keypoint_scores')
+    official_task = 'multi_pose'
     official_heads = dict(CTDetCodec.official_heads, hps='kps', hm_hp='kp_heatmap',
                           hp_offset='kp_offset')
 
