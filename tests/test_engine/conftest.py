@@ -5,6 +5,7 @@ import sys
 import torch
 
 from mmcenternet.checkpoint import safe_load
+from test_tools.toy_workspace import run_main  # noqa: F401  (the tool-running helper)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -28,21 +29,3 @@ def assert_same_tensors(a, b):
     assert a.keys() == b.keys()
     for key in a:
         assert torch.equal(a[key], b[key]), key
-
-
-def run_main(script, argv, capsys, monkeypatch):
-    """Runs a tool's ``__main__`` (``ROOT/script``) in this process.
-
-    Returns:
-        ``(exit code, stdout, stderr)``; 0 when the script returns normally.
-    """
-    import runpy
-    monkeypatch.delenv('MMCN_DEBUG', raising=False)
-    monkeypatch.setattr(sys, 'argv', [script, *map(str, argv)])
-    code = 0
-    try:
-        runpy.run_path(os.path.join(ROOT, script), run_name='__main__')
-    except SystemExit as exc:
-        code = exc.code or 0
-    out = capsys.readouterr()
-    return code, out.out, out.err

@@ -1,1 +1,0 @@
-from test_engine.conftest import run_main  # noqa: F401  (the tool-running helper)
