@@ -13,6 +13,13 @@ from torch import Tensor
 RADIUS_MODES = ('official', 'corrected')
 
 
+def check_radius_mode(mode: str, name: str = 'radius mode') -> None:
+    """Raises ``ValueError('<name> must be one of ...')`` unless ``mode`` is in
+    :data:`RADIUS_MODES`."""
+    if mode not in RADIUS_MODES:
+        raise ValueError(f'{name} must be one of {RADIUS_MODES}, got {mode!r}')
+
+
 def gaussian_radius(heights: Tensor, widths: Tensor, min_overlap: float = 0.7,
                     mode: str = 'official') -> Tensor:
     """Radius of the gaussian that keeps corners within ``min_overlap`` IoU (CornerNet).
@@ -30,8 +37,7 @@ def gaussian_radius(heights: Tensor, widths: Tensor, min_overlap: float = 0.7,
     Returns:
         Float64 radii (not yet truncated), same shape as the inputs.
     """
-    if mode not in RADIUS_MODES:
-        raise ValueError(f'radius mode must be one of {RADIUS_MODES}, got {mode!r}')
+    check_radius_mode(mode)
     h = heights.to(torch.float64)
     w = widths.to(torch.float64)
     a1 = 1.0

@@ -6,7 +6,7 @@ from mmengine.structures import InstanceData
 from torch import Tensor
 
 from mmcenternet.registry import TASK_UTILS
-from ..gaussian import RADIUS_MODES, draw_gaussians, flatten_gt, gaussian_radius
+from ..gaussian import check_radius_mode, draw_gaussians, flatten_gt, gaussian_radius
 from ..peaks import gather_at, local_peaks, topk_peaks
 from .base import BaseCodec, boxes_tensor
 
@@ -43,9 +43,7 @@ class CTDetCodec(BaseCodec):
     def __init__(self, num_classes: int, stride: int = 4, max_objs: int = 128,
                  topk: int = 100, kernel: int = 3, radius_mode: str = 'official',
                  min_overlap: float = 0.7) -> None:
-        if radius_mode not in RADIUS_MODES:
-            raise ValueError(f'{type(self).__name__}.radius_mode must be one of '
-                             f'{RADIUS_MODES}, got {radius_mode!r}')
+        check_radius_mode(radius_mode, f'{type(self).__name__}.radius_mode')
         self.num_classes = num_classes
         self.stride = stride
         self.max_objs = max_objs

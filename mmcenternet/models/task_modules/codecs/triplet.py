@@ -8,7 +8,7 @@ from mmengine.structures import InstanceData
 from torch import Tensor
 
 from mmcenternet.registry import TASK_UTILS
-from ..gaussian import RADIUS_MODES, draw_gaussians, flatten_gt, gaussian_radius
+from ..gaussian import check_radius_mode, draw_gaussians, flatten_gt, gaussian_radius
 from ..peaks import gather_at, local_peaks, topk_peaks
 from .base import BaseCodec, boxes_tensor
 
@@ -129,9 +129,7 @@ class TripletCodec(BaseCodec):
                  topk: int = 70, kernel: int = 3, ae_threshold: float = 0.5,
                  num_dets: int = 1000, area_thr: float = 22500., small_n: int = 3,
                  large_n: int = 5, border_tolerance: float = 5.) -> None:
-        if radius_mode not in RADIUS_MODES:
-            raise ValueError(f'TripletCodec.radius_mode must be one of {RADIUS_MODES}, '
-                             f'got {radius_mode!r}')
+        check_radius_mode(radius_mode, f'{type(self).__name__}.radius_mode')
         self.num_classes = num_classes
         self.stride = stride
         self.max_objs = max_objs
